@@ -1,0 +1,30 @@
+"""spacy-clinical-flair: Flair character-LM sequence taggers in spaCy for clinical NER.
+
+Importing the package registers the spaCy factories (``clinical_sentencizer``); spaCy also
+finds them through the ``spacy_factories`` entry points without an import.
+"""
+from .brat import BratDocument, BratEntity, Problem, parse_ann, read_brat_document, read_brat_folder
+from .convert import ConversionReport, convert_brat_folder, iter_brat_folder_docs
+from .docs import BRAT_SPANS_KEY, DOC_ID_KEY
+from .export import export_docs_to_brat
+from .flatten import flatten_entities
+from .sentences import ClinicalSentencizer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BRAT_SPANS_KEY",
+    "DOC_ID_KEY",
+    "BratDocument",
+    "BratEntity",
+    "ClinicalSentencizer",
+    "ConversionReport",
+    "Problem",
+    "convert_brat_folder",
+    "export_docs_to_brat",
+    "flatten_entities",
+    "iter_brat_folder_docs",
+    "parse_ann",
+    "read_brat_document",
+    "read_brat_folder",
+]

@@ -1,0 +1,119 @@
+"""Command-line interface: thin wrappers that parse arguments, call the library and print.
+
+``python -m spacy_clinical_flair --help`` lists the commands.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator, List, Optional
+
+import typer
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="spacy-clinical-flair: BRAT ⇄ spaCy conversion and Flair training data for clinical NER.",
+)
+
+
+def fail(message: str) -> None:
+    """Print an error that says what was wrong and stop with exit code 1 (no traceback)."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=1)
+
+
+def read_docbin(path: Path, lang: str) -> Iterator["Doc"]:  # noqa: F821
+    """Docs of a ``.spacy`` file, with a clear error for a missing or unreadable file."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    if not path.is_file():
+        fail(f"{path} does not exist; pass a .spacy file written by 'convert' or 'spacy convert'")
+    try:
+        docbin = DocBin().from_disk(path)
+    except Exception as err:  # DocBin raises various errors for non-DocBin bytes
+        fail(f"{path} is not a readable spaCy DocBin ({type(err).__name__}: {err})")
+    return docbin.get_docs(spacy.blank(lang).vocab)
+
+
+@app.command("convert")
+def convert_command(
+    input_dir: Path = typer.Argument(..., help="BRAT folder: NAME.txt files with NAME.ann beside them (searched recursively)."),
+    output: Path = typer.Argument(..., help="The .spacy (DocBin) file to write."),
+    lang: str = typer.Option("es", "--lang", "-l", help="spaCy language code of the tokenizer."),
+    discontinuous: str = typer.Option(
+        "skip", help="Discontinuous entities with a real gap: 'skip' keeps them only in doc.spans['brat']; "
+        "'cover' puts their covering span in doc.ents."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Also write the summary as JSON to this file."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
+    show_problems: int = typer.Option(20, help="How many individual problems to print (all are in --report)."),
+) -> None:
+    """Convert a BRAT standoff folder to a spaCy DocBin, flattening nested entities."""
+    from .convert import convert_brat_folder
+    from .flatten import DISCONTINUOUS_POLICIES
+
+    if discontinuous not in DISCONTINUOUS_POLICIES:
+        fail(f"--discontinuous must be one of {', '.join(DISCONTINUOUS_POLICIES)}, not {discontinuous!r}")
+    if not input_dir.is_dir():
+        fail(f"input folder {input_dir} does not exist or is not a folder")
+    if output.suffix != ".spacy":
+        fail(f"output {output} should end in .spacy")
+    _, result = convert_brat_folder(input_dir, output, lang=_checked_lang(lang), discontinuous=discontinuous,
+                                    progress=progress)
+    typer.echo(result.summary())
+    for problem in result.problems[:show_problems]:
+        typer.echo(f"  {problem}")
+    if len(result.problems) > show_problems:
+        typer.echo(f"  ... {len(result.problems) - show_problems} more problems (see --report)")
+    if report:
+        result.write_json(report)
+        typer.echo(f"report written to {report}")
+    typer.echo(f"wrote {result.documents} documents to {output}")
+    if result.documents == 0:
+        fail(f"no .txt files found under {input_dir}")
+
+
+@app.command("export-brat")
+def export_brat_command(
+    input_file: Path = typer.Argument(..., help="A .spacy (DocBin) file, e.g. predictions."),
+    output_dir: Path = typer.Argument(..., help="Folder to write NAME.txt + NAME.ann pairs into."),
+    spans_key: Optional[str] = typer.Option(
+        None, help="Export this span group (e.g. 'brat' for every original entity) instead of doc.ents."),
+    lang: str = typer.Option("es", "--lang", "-l", help="spaCy language code used to read the DocBin."),
+) -> None:
+    """Write each Doc of a DocBin as a BRAT .txt/.ann pair, named by its doc_id."""
+    from .export import export_docs_to_brat
+
+    docs = read_docbin(input_file, _checked_lang(lang))
+    result = export_docs_to_brat(docs, output_dir, spans_key=spans_key)
+    typer.echo(result.summary())
+    typer.echo(f"written to {output_dir}")
+
+
+@app.command("to-flair")
+def to_flair_command(
+    input_file: Path = typer.Argument(..., help="A .spacy (DocBin) file with doc.ents."),
+    output: Path = typer.Argument(..., help="Flair column file to write (token and BIOES tag per line)."),
+    lang: str = typer.Option("es", "--lang", "-l", help="spaCy language code used to read the DocBin."),
+) -> None:
+    """Write Flair training data: one sentence per spaCy sentence, BIOES tags, spaCy tokens unchanged."""
+    from .flair_data import write_column_file
+
+    result = write_column_file(read_docbin(input_file, _checked_lang(lang)), output)
+    typer.echo(result.summary())
+    typer.echo(f"written to {output}")
+
+
+def _checked_lang(lang: str) -> str:
+    import spacy
+
+    try:
+        spacy.blank(lang)
+    except Exception:
+        fail(f"unknown spaCy language code {lang!r} (e.g. 'es', 'pt', 'en')")
+    return lang
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of ``python -m spacy_clinical_flair`` and the ``clinical-flair`` script."""
+    app(args=argv)

@@ -1,0 +1,84 @@
+"""From a BRAT document to a spaCy Doc whose tokens align exactly with every entity.
+
+The text is tokenised by the pipeline's tokenizer; wherever an entity edge falls inside a
+token, the token is split there (and counted). ``doc.ents`` gets the flattened entities,
+``doc.spans["brat"]`` every original entity (fragments share the entity's label and carry its
+BRAT id as ``span.id_``), ``doc.user_data["doc_id"]`` the document id, and sentence boundaries
+come from :class:`~spacy_clinical_flair.sentences.ClinicalSentencizer`.
+"""
+from __future__ import annotations
+
+import bisect
+from typing import Callable, Iterable, List, Sequence, Tuple
+
+from spacy.tokens import Doc, Span, SpanGroup
+
+from .flatten import FlatSpan
+
+#: The span group that keeps every original BRAT entity.
+BRAT_SPANS_KEY = "brat"
+#: ``doc.user_data`` key of the document id (the ``.txt`` path relative to the corpus folder).
+DOC_ID_KEY = "doc_id"
+
+
+def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
+    """Return a Doc with a token edge at every character offset in ``boundaries``.
+
+    Tokens that contain a boundary are cut there; the text is unchanged character for
+    character. Returns the new Doc (``doc`` itself when nothing had to be cut) and the number
+    of original tokens that were split.
+    """
+    cuts = sorted(set(boundaries))
+    words: List[str] = []
+    spaces: List[bool] = []
+    split = 0
+    text = doc.text  # built from the tokens on every access: read it once
+    for token in doc:
+        start, end = token.idx, token.idx + len(token.text)
+        inner = cuts[bisect.bisect_right(cuts, start):bisect.bisect_left(cuts, end)]
+        if inner:
+            split += 1
+        points = [start, *inner, end]
+        for piece_start, piece_end in zip(points, points[1:]):
+            words.append(text[piece_start:piece_end])
+            spaces.append(False)
+        spaces[-1] = bool(token.whitespace_)
+    if not split:
+        return doc, 0
+    return Doc(doc.vocab, words=words, spaces=spaces), split
+
+
+def char_spans(doc: Doc, spans: Sequence[FlatSpan]) -> List[Span]:
+    """spaCy spans for character spans that are known to align with token edges."""
+    result = []
+    for span in spans:
+        aligned = doc.char_span(span.start, span.end, label=span.label, span_id=span.entity_id)
+        if aligned is None:
+            raise ValueError(
+                f"span {span.start}-{span.end} ({span.label}) does not align with the tokens of "
+                f"{doc.user_data.get(DOC_ID_KEY, 'the document')}; split the tokens at its edges first")
+        result.append(aligned)
+    return result
+
+
+def build_doc(
+    make_doc: Callable[[str], Doc],
+    text: str,
+    ents: Sequence[FlatSpan],
+    spans: Sequence[FlatSpan],
+    doc_id: str,
+    sentencizer: Callable[[Doc], Doc],
+) -> Tuple[Doc, int]:
+    """Tokenise ``text``, align it to all spans, and set ents, span group, id and sentences.
+
+    Returns the Doc and the number of tokenizer tokens that had to be split.
+    """
+    boundaries = {offset for span in (*ents, *spans) for offset in (span.start, span.end)}
+    if text.startswith("\ufeff") and len(text) > 1:
+        boundaries.add(1)  # a byte-order mark is a character of its own, never part of a word
+    doc, split = split_tokens_at(make_doc(text), boundaries)
+    doc.user_data[DOC_ID_KEY] = doc_id
+    doc.ents = char_spans(doc, ents)
+    doc.spans[BRAT_SPANS_KEY] = SpanGroup(doc, name=BRAT_SPANS_KEY, spans=char_spans(doc, spans))
+    sentencizer(doc)
+    return doc, split

@@ -1,0 +1,178 @@
+"""spaCy Docs ⇄ Flair Sentences: the only module that knows both token models.
+
+One Flair sentence per spaCy sentence. Flair sees the spaCy tokens one for one, except
+whitespace-only tokens (``"\\n"``, ``"  "``), which Flair cannot represent and which carry no
+entity; :class:`SentenceTokens` remembers which spaCy token each Flair token is, so that
+predictions map back to exact character offsets.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+
+from spacy.tokens import Doc, Span
+
+from .sentences import ClinicalSentencizer
+
+if TYPE_CHECKING:  # flair is imported lazily: it takes seconds
+    from flair.data import Sentence
+
+PathLike = Union[str, Path]
+DEFAULT_TAG_TYPE = "ner"
+
+
+@dataclass(frozen=True)
+class SentenceTokens:
+    """The spaCy tokens (Doc indices) that one Flair sentence is made of."""
+
+    doc: Doc
+    token_indices: Tuple[int, ...]
+
+
+def ensure_sentences(doc: Doc) -> Doc:
+    """Give ``doc`` sentence boundaries with the rule-based splitter if it has none."""
+    if not doc.has_annotation("SENT_START"):
+        ClinicalSentencizer()(doc)
+    return doc
+
+
+def sentence_tokens(doc: Doc) -> List[SentenceTokens]:
+    """The non-whitespace tokens of each sentence of ``doc`` (sentences without any skipped)."""
+    result = []
+    for sent in ensure_sentences(doc).sents:
+        indices = tuple(token.i for token in sent if not token.is_space)
+        if indices:
+            result.append(SentenceTokens(doc, indices))
+    return result
+
+
+def to_flair_sentence(tokens: SentenceTokens, language_code: Optional[str] = None) -> "Sentence":
+    """A Flair Sentence of exactly these spaCy tokens (text, offsets and spacing kept)."""
+    from flair.data import Sentence, Token
+
+    doc = tokens.doc
+    base = doc[tokens.token_indices[0]].idx
+    flair_tokens = []
+    for position, index in enumerate(tokens.token_indices):
+        token = doc[index]
+        end = token.idx + len(token.text)
+        next_start = doc[tokens.token_indices[position + 1]].idx if position + 1 < len(tokens.token_indices) else end
+        flair_tokens.append(Token(token.text, whitespace_after=next_start - end, start_position=token.idx - base))
+    return Sentence(flair_tokens, language_code=language_code or doc.lang_ or None)
+
+
+def entity_token_spans(tokens: SentenceTokens, ents: Iterable[Span]) -> Tuple[List[Tuple[int, int, str]], int]:
+    """Entities as ``(first, last_exclusive, label)`` positions in the sentence's token list.
+
+    Returns those spans and how many of ``ents`` touch the sentence but cross its boundary
+    (these cannot be tagged and are left out).
+    """
+    position_of = {index: position for position, index in enumerate(tokens.token_indices)}
+    first_index, last_index = tokens.token_indices[0], tokens.token_indices[-1]
+    spans, crossing = [], 0
+    for ent in ents:
+        if ent.end <= first_index or ent.start > last_index:
+            continue
+        if ent.start < first_index or ent.end - 1 > last_index:
+            crossing += 1
+            continue
+        positions = [position_of[i] for i in range(ent.start, ent.end) if i in position_of]
+        if positions:
+            spans.append((positions[0], positions[-1] + 1, ent.label_))
+    return spans, crossing
+
+
+def bioes_tags(length: int, spans: Sequence[Tuple[int, int, str]]) -> List[str]:
+    """BIOES tags for non-overlapping ``(start, end_exclusive, label)`` token spans."""
+    tags = ["O"] * length
+    for start, end, label in spans:
+        if end - start == 1:
+            tags[start] = f"S-{label}"
+        else:
+            tags[start] = f"B-{label}"
+            tags[end - 1] = f"E-{label}"
+            for i in range(start + 1, end - 1):
+                tags[i] = f"I-{label}"
+    return tags
+
+
+@dataclass
+class FlairDataReport:
+    """Counts for a Docs → Flair conversion."""
+
+    documents: int = 0
+    sentences: int = 0
+    tokens: int = 0
+    entities: int = 0
+    entities_crossing_sentences: int = 0
+    whitespace_tokens_skipped: int = 0
+    tokens_with_inner_whitespace: int = 0
+    notes: List[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return "\n".join([
+            f"documents                   {self.documents}",
+            f"sentences                   {self.sentences}",
+            f"tokens                      {self.tokens}",
+            f"entities                    {self.entities}",
+            f"entities crossing sentences {self.entities_crossing_sentences} (left out)",
+            f"whitespace tokens skipped   {self.whitespace_tokens_skipped}",
+            f"tokens with inner spaces    {self.tokens_with_inner_whitespace} (written with '_' in column files)",
+        ])
+
+
+def docs_to_flair_sentences(
+    docs: Iterable[Doc], tag_type: str = DEFAULT_TAG_TYPE, report: Optional[FlairDataReport] = None
+) -> Iterator["Sentence"]:
+    """Labelled Flair Sentences (span labels of ``tag_type``) for training a SequenceTagger."""
+    report = report if report is not None else FlairDataReport()
+    for doc in docs:
+        report.documents += 1
+        for tokens in _counted_sentence_tokens(doc, report):
+            sentence = to_flair_sentence(tokens)
+            spans, crossing = entity_token_spans(tokens, doc.ents)
+            report.entities_crossing_sentences += crossing
+            report.entities += len(spans)
+            for start, end, label in spans:
+                sentence[start:end].add_label(tag_type, label)
+            yield sentence
+
+
+def _counted_sentence_tokens(doc: Doc, report: FlairDataReport) -> List[SentenceTokens]:
+    result = sentence_tokens(doc)
+    report.sentences += len(result)
+    kept = sum(len(tokens.token_indices) for tokens in result)
+    report.tokens += kept
+    report.whitespace_tokens_skipped += len(doc) - kept
+    return result
+
+
+_WHITESPACE = re.compile(r"\s")
+
+
+def write_column_file(docs: Iterable[Doc], path: PathLike, report: Optional[FlairDataReport] = None) -> FlairDataReport:
+    """Write Flair's column format: ``token<space>BIOES-tag`` lines, a blank line after each sentence.
+
+    Whitespace inside a token (e.g. a no-break space) would break the column format and is
+    written as ``_``; such tokens are counted.
+    """
+    report = report if report is not None else FlairDataReport()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as out:
+        for doc in docs:
+            report.documents += 1
+            for tokens in _counted_sentence_tokens(doc, report):
+                spans, crossing = entity_token_spans(tokens, doc.ents)
+                report.entities_crossing_sentences += crossing
+                report.entities += len(spans)
+                for index, tag in zip(tokens.token_indices, bioes_tags(len(tokens.token_indices), spans)):
+                    text = doc[index].text
+                    if _WHITESPACE.search(text):
+                        report.tokens_with_inner_whitespace += 1
+                        text = _WHITESPACE.sub("_", text)
+                    out.write(f"{text} {tag}\n")
+                out.write("\n")
+    return report

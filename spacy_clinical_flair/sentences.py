@@ -1,0 +1,110 @@
+"""A rule-based sentence splitter for clinical text that needs no trained model.
+
+Registered as the spaCy factory ``clinical_sentencizer``. A sentence ends
+
+* after ``.``, ``!``, ``?`` or ``…`` (and any closing quotes or brackets after it) when the next
+  word starts with an upper-case letter, a digit or an opening mark, unless the word before
+  the full stop is a known abbreviation or a single letter (initials); and
+* at a line break (a whitespace token containing one), when ``split_on_newlines`` is on.
+
+Whitespace tokens stay at the end of the sentence they follow, so no sentence starts with
+whitespace. Existing ``doc.ents`` are protected: no sentence boundary is ever placed inside an
+entity, so an EntityRuler may run before the splitter.
+"""
+from __future__ import annotations
+
+from typing import FrozenSet, Iterable, List, Optional
+
+import numpy
+from spacy.attrs import SENT_START
+from spacy.language import Language
+from spacy.tokens import Doc
+
+#: Words (lower case, without the final dot) after which a full stop does not end a sentence.
+#: Spanish clinical abbreviations by default; pass your own for other languages.
+DEFAULT_ABBREVIATIONS: FrozenSet[str] = frozenset(
+    """
+    dr dra drs dras sr sra srta sres ud uds lic prof
+    aprox approx etc pág pag págs fig figs ej p.ej vs núm num nº n ref tel
+    tto trat dx tx hx sx rx ap ex exp pac hab hosp serv urg uci
+    mg mcg µg g gr kg ml cc dl l mmol meq ui u cm mm km h hr hrs min seg sem
+    c.s.p v.o i.v i.m s.c vo iv im sc
+    ca lab antec ant ppal dcha izq dcho izqdo sup inf post med
+    """.split()
+)
+
+SENTENCE_FINAL = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
+CLOSING = frozenset({'"', "'", "”", "’", "»", ")", "]", "}"})
+OPENING = frozenset({'"', "'", "“", "‘", "«", "(", "[", "{", "¿", "¡", "-", "—", "•", "*"})
+LINE_BREAKS = frozenset("\n\r\u2028\u2029\x0b\x0c\x85")
+
+
+class ClinicalSentencizer:
+    """Sets ``token.is_sent_start`` on every token of a Doc by the rules in the module doc."""
+
+    def __init__(self, abbreviations: Optional[Iterable[str]] = None, split_on_newlines: bool = True) -> None:
+        self.abbreviations = frozenset(a.lower().rstrip(".") for a in (abbreviations or DEFAULT_ABBREVIATIONS))
+        self.split_on_newlines = split_on_newlines
+
+    def __call__(self, doc: Doc) -> Doc:
+        starts = self.sentence_starts(doc)
+        for ent in doc.ents:
+            for index in range(ent.start + 1, ent.end):
+                starts[index] = False
+        if len(doc):
+            # one array write: the per-token setter re-checks the whole Doc each time
+            values = numpy.array([[1 if is_start else -1] for is_start in starts], dtype="int64").astype("uint64")
+            doc.from_array([SENT_START], values)
+        return doc
+
+    def sentence_starts(self, doc: Doc) -> List[bool]:
+        """One flag per token: does a sentence start here (ignoring entities)?"""
+        starts = [False] * len(doc)
+        if not len(doc):
+            return starts
+        starts[0] = True
+        pending = ""  # why the next word starts a sentence: "", "stop" or "newline"
+        for index, token in enumerate(doc):
+            if token.is_space:
+                if self.split_on_newlines and any(ch in LINE_BREAKS for ch in token.text):
+                    pending = "newline"
+                continue
+            if pending == "stop" and token.text in CLOSING and not doc[index - 1].whitespace_:
+                continue  # a closing quote or bracket attached to the full stop stays with it
+            if pending:
+                starts[index] = True
+                pending = ""
+            if token.text in SENTENCE_FINAL and self._ends_sentence(doc, index):
+                pending = "stop"
+        return starts
+
+    def _ends_sentence(self, doc: Doc, index: int) -> bool:
+        if index > 0:
+            previous = doc[index - 1]
+            word = previous.text.lower().rstrip(".")
+            if not previous.whitespace_ and (word in self.abbreviations or (len(word) == 1 and word.isalpha())):
+                return False
+        following = _next_word(doc, index)
+        if following is None:
+            return False
+        first = following.text[0]
+        return first.isupper() or first.isdigit() or following.text in OPENING or first in OPENING
+
+
+def _next_word(doc: Doc, index: int):
+    """The first token after ``index`` that is neither whitespace nor closing punctuation."""
+    for token in doc[index + 1:]:
+        if not token.is_space and token.text not in CLOSING:
+            return token
+    return None
+
+
+@Language.factory(
+    "clinical_sentencizer",
+    default_config={"abbreviations": None, "split_on_newlines": True},
+)
+def make_clinical_sentencizer(
+    nlp: Language, name: str, abbreviations: Optional[List[str]], split_on_newlines: bool
+) -> ClinicalSentencizer:
+    """spaCy factory for :class:`ClinicalSentencizer`."""
+    return ClinicalSentencizer(abbreviations=abbreviations, split_on_newlines=split_on_newlines)
