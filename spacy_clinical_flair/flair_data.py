@@ -59,15 +59,17 @@ def to_flair_sentence(tokens: SentenceTokens, language_code: Optional[str] = Non
         token = doc[index]
         end = token.idx + len(token.text)
         next_start = doc[tokens.token_indices[position + 1]].idx if position + 1 < len(tokens.token_indices) else end
-        flair_tokens.append(Token(token.text, whitespace_after=next_start - end, start_position=token.idx - base))
+        # 0 or 1: FlairEmbeddings advances its character offset by one for any gap, so a wider
+        # gap (e.g. "\n  ") written as several spaces would misalign every later token
+        flair_tokens.append(Token(token.text, whitespace_after=int(next_start > end), start_position=token.idx - base))
     return Sentence(flair_tokens, language_code=language_code or doc.lang_ or None)
 
 
 def entity_token_spans(tokens: SentenceTokens, ents: Iterable[Span]) -> Tuple[List[Tuple[int, int, str]], int]:
     """Entities as ``(first, last_exclusive, label)`` positions in the sentence's token list.
 
-    Returns those spans and how many of ``ents`` touch the sentence but cross its boundary
-    (these cannot be tagged and are left out).
+    Returns those spans and how many of ``ents`` start in the sentence but end after it
+    (these cannot be tagged and are left out; each is counted once, where it starts).
     """
     position_of = {index: position for position, index in enumerate(tokens.token_indices)}
     first_index, last_index = tokens.token_indices[0], tokens.token_indices[-1]
@@ -75,7 +77,9 @@ def entity_token_spans(tokens: SentenceTokens, ents: Iterable[Span]) -> Tuple[Li
     for ent in ents:
         if ent.end <= first_index or ent.start > last_index:
             continue
-        if ent.start < first_index or ent.end - 1 > last_index:
+        if ent.start < first_index:
+            continue  # started in an earlier sentence, counted there
+        if ent.end - 1 > last_index:
             crossing += 1
             continue
         positions = [position_of[i] for i in range(ent.start, ent.end) if i in position_of]
