@@ -46,6 +46,9 @@ def test_flair_sentences_carry_spacy_tokens_and_span_labels(nlp):
     labelled = [[(span.text, span.get_label("ner").value) for span in s.get_spans("ner")] for s in sentences]
     assert labelled == [[("Cáncer de mama", "ENFERMEDAD")], [("Dolor abdominal", "SINTOMA"), ("fiebre", "SINTOMA")]]
     assert sentences[1][1].start_position == len("Dolor\n ")  # offsets relative to the sentence start
+    # a two-character gap is one space for Flair, whose char-LM offsets assume at most one
+    assert sentences[1][0].whitespace_after == 1
+    assert sentences[1].to_plain_string() == "Dolor abdominal y fiebre."
     assert (report.sentences, report.entities, report.whitespace_tokens_skipped) == (2, 3, 2)
 
 
