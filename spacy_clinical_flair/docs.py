@@ -11,6 +11,8 @@ from __future__ import annotations
 import bisect
 from typing import Callable, Iterable, List, Sequence, Tuple
 
+import numpy
+from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc, Span, SpanGroup
 
 from .flatten import FlatSpan
@@ -29,6 +31,8 @@ def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
     of original tokens that were split.
     """
     cuts = sorted(set(boundaries))
+    if not _cuts_inside_tokens(doc, cuts):
+        return doc, 0
     words: List[str] = []
     spaces: List[bool] = []
     split = 0
@@ -43,9 +47,19 @@ def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
             words.append(text[piece_start:piece_end])
             spaces.append(False)
         spaces[-1] = bool(token.whitespace_)
-    if not split:
-        return doc, 0
     return Doc(doc.vocab, words=words, spaces=spaces), split
+
+
+def _cuts_inside_tokens(doc: Doc, cuts: List[int]) -> bool:
+    """Whether any offset falls strictly inside a token (vectorised: most documents need no split)."""
+    if not cuts or not len(doc):
+        return False
+    starts = doc.to_array(IDX).astype("int64")
+    ends = starts + doc.to_array(LENGTH).astype("int64")
+    offsets = numpy.asarray(cuts, dtype="int64")
+    token = numpy.searchsorted(starts, offsets, side="right") - 1  # the token starting at or before
+    inside = (token >= 0) & (offsets > starts[token.clip(0)]) & (offsets < ends[token.clip(0)])
+    return bool(inside.any())
 
 
 def char_spans(doc: Doc, spans: Sequence[FlatSpan]) -> List[Span]:

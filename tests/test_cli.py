@@ -1,0 +1,82 @@
+"""The command-line interface: help, summaries, --report, and clear errors without tracebacks."""
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from spacy_clinical_flair.cli import app
+
+from .conftest import SAMPLE, write_pair
+
+runner = CliRunner()
+
+
+def test_module_help_lists_the_commands():
+    out = subprocess.run([sys.executable, "-m", "spacy_clinical_flair", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for command in ("convert", "export-brat", "to-flair"):
+        assert command in out
+
+
+@pytest.mark.parametrize("command", ["convert", "export-brat", "to-flair"])
+def test_every_command_has_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_convert_export_and_to_flair_on_the_sample(tmp_path):
+    spacy_file, report = tmp_path / "dev.spacy", tmp_path / "dev.json"
+    result = runner.invoke(app, ["convert", str(SAMPLE / "dev"), str(spacy_file), "--report", str(report),
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(report.read_text(encoding="utf-8"))
+    t_lines = sum(line.startswith("T") for p in (SAMPLE / "dev").glob("*.ann")
+                  for line in p.read_text(encoding="utf-8").splitlines())
+    assert data["documents"] == 15 and data["entities_in"] == t_lines
+    assert f"entities in (T lines) {t_lines}" in result.output and "accounted for      yes" in result.output
+
+    result = runner.invoke(app, ["export-brat", str(spacy_file), str(tmp_path / "brat")])
+    assert result.exit_code == 0, result.output
+    assert len(list((tmp_path / "brat").glob("*.ann"))) == 15
+    assert f"entities written   {data['outcomes']['in_ents']}" in result.output
+
+    result = runner.invoke(app, ["to-flair", str(spacy_file), str(tmp_path / "dev.txt")])
+    assert result.exit_code == 0, result.output
+    lines = (tmp_path / "dev.txt").read_text(encoding="utf-8").splitlines()
+    assert sum(line.split(" ")[1][:2] in ("B-", "S-") for line in lines if line) == data["outcomes"]["in_ents"]
+
+
+def test_convert_prints_problems_with_file_and_line(tmp_path):
+    write_pair(tmp_path / "in", "x", "Tos.", "T1\tSINTOMA 0 3\tTos\nbasura\n")
+    result = runner.invoke(app, ["convert", str(tmp_path / "in"), str(tmp_path / "x.spacy")])
+    assert result.exit_code == 0
+    assert "x.ann:2: malformed_line" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["convert", "/no/such/folder", "out.spacy"], "does not exist"),
+    (["convert", str(SAMPLE / "dev"), "out.json"], "should end in .spacy"),
+    (["convert", str(SAMPLE / "dev"), "out.spacy", "--discontinuous", "merge"], "--discontinuous must be one of"),
+    (["convert", str(SAMPLE / "dev"), "out.spacy", "--lang", "xx-nope"], "unknown spaCy language code"),
+    (["export-brat", "/no/such.spacy", "out"], "does not exist"),
+])
+def test_bad_input_gives_a_clear_error(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_corrupt_docbin_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.spacy"
+    bad.write_bytes(b"this is not msgpack")
+    result = runner.invoke(app, ["to-flair", str(bad), str(tmp_path / "x.txt")])
+    assert result.exit_code == 1 and "not a readable spaCy DocBin" in result.output
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["convert", str(tmp_path / "empty"), str(tmp_path / "e.spacy")])
+    assert result.exit_code == 1 and "no .txt files found" in result.output
