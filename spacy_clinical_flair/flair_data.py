@@ -38,13 +38,28 @@ def ensure_sentences(doc: Doc) -> Doc:
     return doc
 
 
-def sentence_tokens(doc: Doc) -> List[SentenceTokens]:
-    """The non-whitespace tokens of each sentence of ``doc`` (sentences without any skipped)."""
+def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
+    """``(start, end)`` token indices of each sentence: ``doc.sents`` when set, else the rule-based
+    splitter's boundaries, computed without writing them to ``doc``."""
+    if doc.has_annotation("SENT_START"):
+        return [(sent.start, sent.end) for sent in doc.sents]
+    starts = [i for i, is_start in enumerate(ClinicalSentencizer().sentence_starts(doc)) if is_start]
+    return list(zip(starts, starts[1:] + [len(doc)]))
+
+
+def sentence_tokens(doc: Doc, max_tokens: Optional[int] = None) -> List[SentenceTokens]:
+    """The non-whitespace tokens of each sentence of ``doc`` (sentences without any are skipped).
+
+    With ``max_tokens``, a longer sentence is cut into consecutive pieces of at most that many
+    tokens, so that one enormous "sentence" (a table, a document without punctuation) cannot
+    exhaust memory; an entity across such a cut cannot be predicted whole.
+    """
     result = []
-    for sent in ensure_sentences(doc).sents:
-        indices = tuple(token.i for token in sent if not token.is_space)
-        if indices:
-            result.append(SentenceTokens(doc, indices))
+    for start, end in sentence_bounds(doc):
+        indices = tuple(i for i in range(start, end) if not doc[i].is_space)
+        step = max_tokens or len(indices) or 1
+        for offset in range(0, len(indices), step):
+            result.append(SentenceTokens(doc, indices[offset:offset + step]))
     return result
 
 

@@ -1,0 +1,265 @@
+"""The ``clinical_flair_ner`` pipeline component: a Flair SequenceTagger writing ``doc.ents``.
+
+* Flair sees spaCy's tokens one for one (whitespace-only tokens skipped), sentence by sentence
+  (``doc.sents`` when set, else the rule-based splitter, without writing it to the Doc), so every
+  entity's character offsets are exactly those of spaCy tokens.
+* ``pipe()`` gathers the sentences of many documents and lets Flair predict them in
+  length-sorted mini-batches, under ``torch.inference_mode`` with no embeddings kept. Flair's
+  sentence context is set per document, so nothing leaks from one document into the next.
+* The tagger is loaded by ``initialize()`` (from config ``model``) or ``from_disk()`` (from the
+  pipeline folder), never by the constructor; it is saved inside the pipeline by ``to_disk()``.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+
+import srsly
+from spacy.language import Language
+from spacy.pipeline import Pipe
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import filter_spans, minibatch
+
+from .device import resolve_device
+from .flair_data import SentenceTokens, sentence_tokens, to_flair_sentence
+from .tagger_io import entity_labels, load_tagger, tagger_from_bytes, tagger_to_bytes
+
+if TYPE_CHECKING:
+    from flair.models import SequenceTagger
+
+ENTS_POLICIES = ("keep", "replace")
+#: Doc extension holding ``{"start:end:label": score}`` for every prediction of the component.
+SCORES_EXTENSION = "clinical_flair_scores"
+#: Span extension giving the component's confidence for a span it predicted (None otherwise).
+SCORE_EXTENSION = "clinical_flair_score"
+MODEL_FILE = "model.pt"
+CFG_FILE = "cfg"
+
+#: (first token, end token, label, score) of one predicted entity.
+Prediction = Tuple[int, int, str, float]
+
+
+def _span_score(span: Span) -> Optional[float]:
+    scores = span.doc._.get(SCORES_EXTENSION) or {}
+    return scores.get(f"{span.start_char}:{span.end_char}:{span.label_}")
+
+
+if not Doc.has_extension(SCORES_EXTENSION):
+    Doc.set_extension(SCORES_EXTENSION, default=None)
+if not Span.has_extension(SCORE_EXTENSION):
+    Span.set_extension(SCORE_EXTENSION, getter=_span_score)
+
+
+class ClinicalFlairNER(Pipe):
+    """Named-entity recognition with a Flair SequenceTagger, as a spaCy pipeline component."""
+
+    def __init__(
+        self, vocab, name: str = "clinical_flair_ner", *, model: Optional[str] = None, batch_size: int = 32,
+        doc_batch_size: int = 128, device: str = "auto", ents_policy: str = "keep", spans_key: Optional[str] = None,
+        max_sentence_tokens: int = 250, torch_threads: int = 0, scorer: Optional[Callable] = None,
+    ) -> None:
+        if ents_policy not in ENTS_POLICIES:
+            raise ValueError(f"ents_policy must be one of {ENTS_POLICIES}, got {ents_policy!r}")
+        for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
+                           ("max_sentence_tokens", max_sentence_tokens)):
+            if value < 1:
+                raise ValueError(f"{key} must be at least 1, got {value}")
+        self.vocab = vocab
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "model": model, "batch_size": batch_size, "doc_batch_size": doc_batch_size, "device": device,
+            "ents_policy": ents_policy, "spans_key": spans_key, "max_sentence_tokens": max_sentence_tokens,
+            "torch_threads": torch_threads, "labels": [],
+        }
+        self.tagger: Optional["SequenceTagger"] = None
+        self._device = None
+
+    # ------------------------------------------------------------------ the model
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """Entity types the tagger predicts, without BIOES prefixes."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def is_loaded(self) -> bool:
+        return self.tagger is not None
+
+    def initialize(self, get_examples: Optional[Callable] = None, *, nlp: Optional[Language] = None,
+                   model: Optional[str] = None) -> None:
+        """Load the tagger from ``model`` (or the config's ``model``): a ``.pt`` path or a hub name.
+
+        A component that already holds a tagger (e.g. loaded from disk) keeps it when no model is named.
+        """
+        if model is None and self.tagger is not None:
+            return
+        source = model or self.cfg["model"]
+        if source is None:
+            raise ValueError(f"'{self.name}' has no tagger: set config 'model' to the path of a trained Flair "
+                             "SequenceTagger .pt file, or pass initialize(model=...)")
+        self.set_tagger(load_tagger(str(source)))
+        self.cfg["model"] = str(source)
+
+    def set_tagger(self, tagger: "SequenceTagger") -> None:
+        """Use ``tagger`` (already loaded) for prediction; moves it to the configured device."""
+        import torch
+
+        if self.cfg["torch_threads"]:
+            torch.set_num_threads(self.cfg["torch_threads"])
+        self._device = resolve_device(self.cfg["device"])
+        tagger.eval()
+        self.tagger = tagger.to(self._device)
+        self.cfg["labels"] = list(entity_labels(tagger))
+        self._loaded_pid = os.getpid()
+
+    def _require_tagger(self) -> "SequenceTagger":
+        if self.tagger is None:
+            if self.cfg["model"] is None:
+                raise ValueError(f"'{self.name}' has no tagger yet: call nlp.initialize() with config 'model' set to "
+                                 "a trained Flair SequenceTagger .pt file, or load a saved pipeline")
+            self.initialize()
+        if self._pid_changed():
+            self._adopt_new_process()
+        return self.tagger
+
+    # ------------------------------------------------------------------ prediction
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: Optional[int] = None) -> Iterator[Doc]:
+        """Predict documents in groups of ``doc_batch_size``, pooling their sentences."""
+        for docs in minibatch(stream, size=batch_size or self.cfg["doc_batch_size"]):
+            self.set_annotations(docs, self.predict(docs))
+            yield from docs
+
+    def predict(self, docs: Sequence[Doc]) -> List[List[Prediction]]:
+        """Entities for each Doc as ``(start_token, end_token, label, score)``, in token order."""
+        import flair
+        import torch
+        from flair.data import Sentence
+
+        tagger = self._require_tagger()
+        units: List[Tuple[int, SentenceTokens, Any]] = []
+        for doc_index, doc in enumerate(docs):
+            doc_units = [(doc_index, tokens, to_flair_sentence(tokens))
+                         for tokens in sentence_tokens(doc, self.cfg["max_sentence_tokens"])]
+            # Flair links every sentence of a predict() call as context of the next; set the links
+            # per document first, so no context crosses from one document into another
+            Sentence.set_context_for_sentences([sentence for _, _, sentence in doc_units])
+            units.extend(doc_units)
+        predictions: List[List[Prediction]] = [[] for _ in docs]
+        if not units:
+            return predictions
+        flair.device = self._device  # Flair moves its batches to this global device
+        with torch.inference_mode():
+            tagger.predict([sentence for _, _, sentence in units], mini_batch_size=self.cfg["batch_size"],
+                           label_name=tagger.tag_type, embedding_storage_mode="none")
+        for doc_index, tokens, sentence in units:
+            for span in sentence.get_spans(tagger.tag_type):
+                label = span.get_label(tagger.tag_type)
+                first = tokens.token_indices[span.tokens[0].idx - 1]
+                last = tokens.token_indices[span.tokens[-1].idx - 1]
+                predictions[doc_index].append((first, last + 1, label.value, float(label.score)))
+        for doc_predictions in predictions:
+            doc_predictions.sort()
+        return predictions
+
+    def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[List[Prediction]]) -> None:
+        """Write ``doc.ents`` by the ents policy, the scores, and the span group if configured."""
+        for doc, doc_predictions in zip(docs, predictions):
+            spans = [Span(doc, start, end, label=label) for start, end, label, _ in doc_predictions]
+            scores = [score for _, _, _, score in doc_predictions]
+            if self.cfg["ents_policy"] == "replace":
+                doc.ents = spans
+            else:
+                doc.ents = merge_keeping_existing(doc.ents, spans)
+            doc._.set(SCORES_EXTENSION, {
+                f"{span.start_char}:{span.end_char}:{span.label_}": score for span, score in zip(spans, scores)})
+            if self.cfg["spans_key"]:
+                doc.spans[self.cfg["spans_key"]] = SpanGroup(
+                    doc, name=self.cfg["spans_key"], spans=spans, attrs={"scores": scores})
+
+    # ------------------------------------------------------------------ processes
+
+    _loaded_pid: Optional[int] = None
+
+    def _pid_changed(self) -> bool:
+        return self._loaded_pid is not None and self._loaded_pid != os.getpid()
+
+    def _adopt_new_process(self) -> None:
+        """In a worker of ``nlp.pipe(n_process=...)``: one torch thread per process, no oversubscription."""
+        import torch
+
+        torch.set_num_threads(self.cfg["torch_threads"] or 1)
+        self._loaded_pid = os.getpid()
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
+        """Write ``cfg`` and the tagger's weights (``model.pt``) into the component's folder."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tagger = self._require_tagger()
+        srsly.write_json(path / CFG_FILE, self.cfg)
+        (path / MODEL_FILE).write_bytes(tagger_to_bytes(tagger))
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
+        """Restore the tagger saved by :meth:`to_disk` (the original ``model`` path is not needed)."""
+        path = Path(path)
+        model_file = path / MODEL_FILE
+        if not model_file.is_file():
+            raise FileNotFoundError(f"{model_file} is missing: the pipeline folder has no tagger for '{self.name}'. "
+                                    "Save it again with nlp.to_disk() after the component was initialised")
+        if (path / CFG_FILE).is_file():
+            self.cfg.update(srsly.read_json(path / CFG_FILE))
+        self.set_tagger(tagger_from_bytes(model_file.read_bytes()))
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        return srsly.msgpack_dumps({"cfg": self.cfg, "model": tagger_to_bytes(self._require_tagger())})
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
+        data = srsly.msgpack_loads(bytes_data)
+        self.cfg.update(data["cfg"])
+        self.set_tagger(tagger_from_bytes(data["model"]))
+        return self
+
+
+def merge_keeping_existing(existing: Sequence[Span], predicted: Sequence[Span]) -> List[Span]:
+    """Existing entities plus the predictions that overlap none of them."""
+    taken = set()
+    for span in existing:
+        taken.update(range(span.start, span.end))
+    added = [span for span in predicted if not taken.intersection(range(span.start, span.end))]
+    return list(existing) + filter_spans(added)
+
+
+@Language.factory(
+    "clinical_flair_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": None,
+        "batch_size": 32,
+        "doc_batch_size": 128,
+        "device": "auto",
+        "ents_policy": "keep",
+        "spans_key": None,
+        "max_sentence_tokens": 250,
+        "torch_threads": 0,
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_clinical_flair_ner(
+    nlp: Language, name: str, model: Optional[str], batch_size: int, doc_batch_size: int, device: str,
+    ents_policy: str, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int,
+    scorer: Optional[Callable],
+) -> ClinicalFlairNER:
+    """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
+    return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,
+                            device=device, ents_policy=ents_policy, spans_key=spans_key,
+                            max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads, scorer=scorer)

@@ -1,0 +1,80 @@
+"""Building Flair models from local parts only (never a model hub).
+
+Character dictionaries, forward/backward character language models and BiLSTM-CRF sequence
+taggers over their stacked Flair embeddings. Used by the training code, the benchmarks and the
+tests (which build tiny models on the fly).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    from flair.data import Dictionary
+    from flair.models import LanguageModel, SequenceTagger
+
+#: Characters every character dictionary gets, whatever the corpus (so unseen text still maps).
+BASE_CHARACTERS = " \n" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:-()/%"
+
+
+def character_dictionary(texts: Iterable[str] = ()) -> "Dictionary":
+    """A Flair character dictionary with ``<unk>``, the base characters and those of ``texts``."""
+    from flair.data import Dictionary
+
+    dictionary = Dictionary(add_unk=True)
+    for char in BASE_CHARACTERS:
+        dictionary.add_item(char)
+    for text in texts:
+        for char in text:
+            dictionary.add_item(char)
+    return dictionary
+
+
+def build_language_model(
+    dictionary: "Dictionary", is_forward: bool, hidden_size: int = 256, nlayers: int = 1,
+    embedding_size: int = 100, dropout: float = 0.1,
+) -> "LanguageModel":
+    """A randomly initialised Flair character LSTM language model."""
+    from flair.models import LanguageModel
+
+    return LanguageModel(dictionary, is_forward_lm=is_forward, hidden_size=hidden_size, nlayers=nlayers,
+                         embedding_size=embedding_size, dropout=dropout)
+
+
+def build_tagger(
+    labels: Sequence[str], language_models: Sequence["LanguageModel"], hidden_size: int = 256,
+    tag_type: str = "ner", use_crf: bool = True, extra_embeddings: Optional[List] = None,
+    word_dropout: float = 0.05, locked_dropout: float = 0.5,
+) -> "SequenceTagger":
+    """A BiLSTM(-CRF) SequenceTagger over stacked Flair embeddings of ``language_models``.
+
+    ``labels`` are entity types without prefixes; the tagger predicts them in BIOES.
+    """
+    from flair.data import Dictionary
+    from flair.embeddings import FlairEmbeddings, StackedEmbeddings
+    from flair.models import SequenceTagger
+
+    tag_dictionary = Dictionary(add_unk=False)
+    for label in labels:
+        tag_dictionary.add_item(label)
+    tag_dictionary.span_labels = True  # so the tagger encodes the labels as BIOES tags
+    embeddings = [FlairEmbeddings(lm) for lm in language_models] + list(extra_embeddings or [])
+    stacked = embeddings[0] if len(embeddings) == 1 else StackedEmbeddings(embeddings)
+    return SequenceTagger(hidden_size=hidden_size, embeddings=stacked, tag_dictionary=tag_dictionary,
+                          tag_type=tag_type, tag_format="BIOES", use_crf=use_crf, rnn_layers=1,
+                          word_dropout=word_dropout, locked_dropout=locked_dropout)
+
+
+def random_tagger(
+    labels: Sequence[str], lm_hidden_size: int = 32, tagger_hidden_size: int = 16, texts: Iterable[str] = (),
+    seed: int = 0,
+) -> "SequenceTagger":
+    """A randomly initialised forward+backward tagger, for tests and timing (not for accuracy)."""
+    import torch
+
+    torch.manual_seed(seed)
+    dictionary = character_dictionary(texts)
+    lms = [build_language_model(dictionary, forward, hidden_size=lm_hidden_size, embedding_size=16)
+           for forward in (True, False)]
+    tagger = build_tagger(labels, lms, hidden_size=tagger_hidden_size)
+    tagger.eval()
+    return tagger
