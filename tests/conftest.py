@@ -22,3 +22,20 @@ def write_pair(folder: Path, name: str, text: str, ann: Optional[str]) -> Path:
     if ann is not None:
         txt.with_suffix(".ann").write_bytes(ann.encode("utf-8"))
     return txt
+
+
+LABELS = ["ENFERMEDAD", "FARMACO", "SINTOMA"]
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger_path(tmp_path_factory) -> Path:
+    """A randomly initialised forward+backward Flair tagger saved as .pt (no download, ~0.2 MB)."""
+    from spacy_clinical_flair.flair_models import random_tagger
+
+    path = tmp_path_factory.mktemp("models") / "tiny-tagger.pt"
+    random_tagger(LABELS, seed=0).save(path)
+    return path
+
+
+def sample_texts(split: str = "dev"):
+    return [p.read_bytes().decode("utf-8") for p in sorted((SAMPLE / split).glob("*.txt"))]

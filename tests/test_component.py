@@ -1,0 +1,246 @@
+"""The clinical_flair_ner component: equivalence with raw Flair, batching, policies, serialisation, errors."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from flair.data import Sentence
+from flair.models import SequenceTagger
+from spacy.tokens import DocBin
+
+from spacy_clinical_flair.component import ClinicalFlairNER
+from spacy_clinical_flair.sentences import ClinicalSentencizer
+
+from .conftest import LABELS, SAMPLE, sample_texts
+
+
+@pytest.fixture(scope="module")
+def nlp_with_ner(tiny_tagger_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path)})
+    nlp.initialize()
+    return nlp
+
+
+@pytest.fixture(scope="module")
+def raw_tagger(tiny_tagger_path):
+    return SequenceTagger.load(str(tiny_tagger_path))
+
+
+def raw_entities(tagger, nlp, text, max_tokens=None):
+    """Flair's own prediction, one sentence at a time, on the same tokens, mapped to characters by hand."""
+    doc = nlp.make_doc(text)
+    ClinicalSentencizer()(doc)
+    result = []
+    for sent in doc.sents:
+        tokens = [t for t in sent if not t.is_space]
+        step = max_tokens or len(tokens) or 1
+        for offset in range(0, len(tokens), step):
+            chunk = tokens[offset:offset + step]
+            sentence = Sentence([t.text for t in chunk])
+            tagger.predict(sentence, mini_batch_size=1)
+            for span in sentence.get_spans("ner"):
+                first, last = chunk[span.tokens[0].idx - 1], chunk[span.tokens[-1].idx - 1]
+                result.append((first.idx, last.idx + len(last.text), span.get_label("ner").value))
+    return result
+
+
+def ents(doc):
+    return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+
+def test_labels_come_from_the_tagger_without_prefixes(nlp_with_ner):
+    assert nlp_with_ner.get_pipe("clinical_flair_ner").labels == tuple(sorted(LABELS))
+
+
+def test_single_doc_equals_raw_flair(nlp_with_ner, raw_tagger):
+    text = sample_texts()[0]
+    expected = raw_entities(raw_tagger, nlp_with_ner, text)
+    assert expected, "the random tagger should predict something on a whole case note"
+    assert ents(nlp_with_ner(text)) == expected
+
+
+def test_pipe_over_mixed_documents_equals_raw_flair(nlp_with_ner, raw_tagger):
+    long_doc = " ".join(sample_texts("train"))  # ~60 case notes in one document
+    texts = sample_texts() + ["", "   \n\n  ", "Fiebre.", long_doc, "\ufeffDolor abdominal\r\nsin fiebre"]
+    docs = list(nlp_with_ner.pipe(texts, batch_size=7))
+    for doc, text in zip(docs, texts):
+        assert doc.text == text
+        assert ents(doc) == raw_entities(raw_tagger, nlp_with_ner, text)
+    assert ents(docs[len(texts) - 5]) == [] and ents(docs[len(texts) - 4]) == []
+
+
+def test_document_by_document_equals_cross_document_batching(nlp_with_ner):
+    texts = sample_texts()
+    one_by_one = [ents(nlp_with_ner(text)) for text in texts]
+    assert [ents(doc) for doc in nlp_with_ner.pipe(texts)] == one_by_one
+
+
+def test_existing_sentence_boundaries_are_used_and_not_changed(nlp_with_ner, raw_tagger):
+    text = "Dolor abdominal intenso y fiebre alta desde ayer por la tarde"
+    doc = nlp_with_ner.make_doc(text)
+    for token in doc:
+        token.is_sent_start = token.i in (0, 4)  # two sentences chosen by hand
+    ner = nlp_with_ner.get_pipe("clinical_flair_ner")
+    ner(doc)
+    assert [t.is_sent_start for t in doc] == [t.i in (0, 4) for t in doc]
+    for ent in doc.ents:
+        assert not (ent.start < 4 < ent.end)  # predictions never cross a sentence
+    undecided = nlp_with_ner.make_doc(text)
+    ner(undecided)
+    assert not undecided.has_annotation("SENT_START")  # the splitter's result is not written
+
+
+def test_very_long_sentence_is_cut_at_max_sentence_tokens(tiny_tagger_path, raw_tagger):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "max_sentence_tokens": 50})
+    nlp.initialize()
+    text = " ".join(["dolor abdominal con fiebre y tos"] * 40)  # 240 tokens, no sentence end
+    assert ents(nlp(text)) == raw_entities(raw_tagger, nlp, text, max_tokens=50)
+
+
+def test_scores_extension_and_span_group(tiny_tagger_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "spans_key": "flair"})
+    nlp.initialize()
+    doc = nlp(sample_texts()[1])
+    group = doc.spans["flair"]
+    assert len(group) > 0 and len(group.attrs["scores"]) == len(group)
+    assert [(s.start_char, s.end_char, s.label_) for s in group] == ents(doc)  # no earlier ents: all written
+    for span, score in zip(group, group.attrs["scores"]):
+        assert 0.0 < score <= 1.0 and span._.clinical_flair_score == pytest.approx(score)
+
+
+def test_n_process_2_gives_the_same_entities(nlp_with_ner):
+    texts = sample_texts()
+    assert [ents(d) for d in nlp_with_ner.pipe(texts, n_process=2)] == [ents(d) for d in nlp_with_ner.pipe(texts)]
+
+
+# ---------------------------------------------------------------- serialisation
+
+def test_to_disk_then_spacy_load_in_a_new_process_without_the_original_file(tmp_path, tiny_tagger_path):
+    model_copy = tmp_path / "copy.pt"
+    model_copy.write_bytes(tiny_tagger_path.read_bytes())
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_sentencizer")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(model_copy)})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "pipeline")
+    assert (tmp_path / "pipeline" / "clinical_flair_ner" / "model.pt").is_file()
+    texts = sample_texts()[:5]
+    expected = [ents(doc) for doc in nlp.pipe(texts)]
+    model_copy.unlink()
+    script = (
+        "import json, sys, spacy\n"
+        f"nlp = spacy.load({str(tmp_path / 'pipeline')!r})\n"
+        "texts = json.load(sys.stdin)\n"
+        "print(json.dumps([[(e.start_char, e.end_char, e.label_) for e in d.ents] for d in nlp.pipe(texts)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts), capture_output=True, text=True,
+                         check=True, cwd=tmp_path).stdout
+    assert [[tuple(e) for e in doc] for doc in json.loads(out.strip().splitlines()[-1])] == expected
+
+
+def test_to_bytes_from_bytes(nlp_with_ner):
+    ner = nlp_with_ner.get_pipe("clinical_flair_ner")
+    copy = ClinicalFlairNER(nlp_with_ner.vocab).from_bytes(ner.to_bytes())
+    text = sample_texts()[2]
+    assert ents(copy(nlp_with_ner.make_doc(text))) == ents(nlp_with_ner(text))
+    assert copy.labels == ner.labels
+
+
+# ---------------------------------------------------------------- errors
+
+def test_factory_is_cheap_and_loading_errors_are_clear(tmp_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tmp_path / "missing.pt")})  # nothing loaded yet
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        nlp.initialize()
+
+
+def test_no_model_configured():
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner")
+    with pytest.raises(ValueError, match="has no tagger"):
+        nlp("texto")
+
+
+def test_corrupt_file(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a pickle at all")
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(bad)})
+    with pytest.raises(ValueError, match="not a readable Flair model file"):
+        nlp.initialize()
+
+
+def test_language_model_file_is_not_a_tagger(tmp_path):
+    from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
+
+    lm_path = tmp_path / "lm.pt"
+    build_language_model(character_dictionary(), True, hidden_size=8, embedding_size=4).save(lm_path)
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(lm_path)})
+    with pytest.raises(ValueError, match="not a Flair SequenceTagger"):
+        nlp.initialize()
+
+
+def test_token_tagger_is_not_ner_like(tmp_path):
+    from flair.data import Dictionary
+    from flair.embeddings import OneHotEmbeddings
+
+    pos = Dictionary(add_unk=False)
+    for tag in ("NOUN", "VERB", "ADJ"):
+        pos.add_item(tag)
+    vocab = Dictionary()
+    vocab.add_item("dolor")
+    tagger = SequenceTagger(hidden_size=4, embeddings=OneHotEmbeddings(vocab, embedding_length=4),
+                            tag_dictionary=pos, tag_type="pos", use_crf=False)
+    path = tmp_path / "pos.pt"
+    tagger.save(path)
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(path)})
+    with pytest.raises(ValueError, match="not entity spans"):
+        nlp.initialize()
+
+
+def test_cuda_asked_for_but_absent(tiny_tagger_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "device": "cuda"})
+    with pytest.raises(ValueError, match="asks for CUDA"):
+        nlp.initialize()
+
+
+@pytest.mark.parametrize("config,message", [
+    ({"ents_policy": "merge"}, "ents_policy must be one of"),
+    ({"batch_size": 0}, "batch_size must be at least 1"),
+    ({"device": "tpu"}, "device must be"),
+])
+def test_bad_config(config, message, tiny_tagger_path):
+    nlp = spacy.blank("es")
+    with pytest.raises(ValueError, match=message):
+        nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), **config})
+        nlp.initialize()
+
+
+def test_saving_an_uninitialised_component_says_what_to_do(tmp_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner")
+    with pytest.raises(ValueError, match="has no tagger"):
+        nlp.to_disk(tmp_path / "p")
+
+
+def test_loading_a_pipeline_folder_without_weights(tmp_path, tiny_tagger_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path)})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "p")
+    (tmp_path / "p" / "clinical_flair_ner" / "model.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="has no tagger"):
+        spacy.load(tmp_path / "p")
