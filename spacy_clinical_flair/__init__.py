@@ -1,8 +1,10 @@
 """spacy-clinical-flair: Flair character-LM sequence taggers in spaCy for clinical NER.
 
-Importing the package registers the spaCy factories (``clinical_sentencizer``); spaCy also
-finds them through the ``spacy_factories`` entry points without an import.
+Importing the package registers the spaCy factories (``clinical_sentencizer``,
+``clinical_flair_ner``); spaCy also finds them through the ``spacy_factories`` entry points
+without an import.
 """
+from .component import ClinicalFlairNER
 from .brat import BratDocument, BratEntity, Problem, parse_ann, read_brat_document, read_brat_folder
 from .convert import ConversionReport, convert_brat_folder, iter_brat_folder_docs
 from .docs import BRAT_SPANS_KEY, DOC_ID_KEY
@@ -17,6 +19,7 @@ __all__ = [
     "DOC_ID_KEY",
     "BratDocument",
     "BratEntity",
+    "ClinicalFlairNER",
     "ClinicalSentencizer",
     "ConversionReport",
     "Problem",

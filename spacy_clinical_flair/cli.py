@@ -104,6 +104,99 @@ def to_flair_command(
     typer.echo(f"written to {output}")
 
 
+OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
+
+
+def _overrides(ctx: typer.Context) -> dict:
+    from spacy.cli._util import parse_config_overrides
+
+    try:
+        return parse_config_overrides(ctx.args)
+    except SystemExit:
+        fail(f"could not read the config overrides {' '.join(ctx.args)!r}: use --section.key value")
+
+
+def _load_config(config: Path, ctx: typer.Context):
+    from .training.config import load_training_config
+
+    try:
+        return load_training_config(config, _overrides(ctx))
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+
+
+@app.command("train-lm", context_settings=OVERRIDES)
+def train_lm_command(
+    ctx: typer.Context,
+    config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_demo.cfg."),
+    output_dir: Path = typer.Argument(..., help="Folder for the corpus, checkpoints and best-lm.pt."),
+    direction: str = typer.Option("forward", help="'forward' or 'backward'."),
+) -> None:
+    """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra --section.key value
+    arguments override the config, like spacy train."""
+    from .training.config import settings_from
+    from .training.lm import (LMCorpusSettings, LMCorpusTooSmall, LMSettings, check_corpus_fits, gather_texts,
+                              prepare_lm_corpus, train_language_model)
+
+    if direction not in ("forward", "backward"):
+        fail(f"--direction must be 'forward' or 'backward', not {direction!r}")
+    cfg = _load_config(config, ctx)
+    try:
+        corpus_cfg = cfg["corpus"]
+        corpus_settings = settings_from(cfg, "corpus", LMCorpusSettings,
+                                        other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang"))
+        lm_settings = settings_from(cfg, "lm", LMSettings, other_keys=("base",))
+        spacy_files = [corpus_cfg.get("train"), corpus_cfg.get("dev"), *corpus_cfg.get("extra_spacy_files", [])]
+        texts = gather_texts([Path(p) for p in spacy_files if p],
+                             [Path(p) for p in corpus_cfg.get("text_dirs", [])], corpus_cfg.get("lang", "es"))
+        info = prepare_lm_corpus(texts, output_dir / "corpus", corpus_settings)
+        typer.echo(f"LM corpus: {info.documents} documents, {info.train_chars} training characters in {info.splits} "
+                   f"split(s), {info.valid_chars} valid, {info.test_chars} test")
+        check_corpus_fits(info, lm_settings)
+        result = train_language_model(output_dir / "corpus", output_dir, direction == "forward", lm_settings,
+                                      base_lm=cfg["lm"].get("base"))
+    except (FileNotFoundError, LMCorpusTooSmall, ValueError, RuntimeError) as err:
+        fail(str(err))
+    _write_result(output_dir / "lm-result.json", result)
+    typer.echo(f"{direction} LM: {result.model_path} | best valid perplexity {result.best_valid_perplexity} | "
+               f"test perplexity {result.test_perplexity} | splits evaluated {result.epochs_logged}"
+               + (" | stopped by the time budget" if result.stopped_by_budget else ""))
+
+
+@app.command("train-ner", context_settings=OVERRIDES)
+def train_ner_command(
+    ctx: typer.Context,
+    config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
+    output_dir: Path = typer.Argument(..., help="Folder for Flair's training files and the chosen model.pt."),
+) -> None:
+    """Train the BiLSTM-CRF tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
+    --section.key value arguments override the config."""
+    from .training.config import settings_from
+    from .training.ner import NERSettings, read_docs, train_ner
+
+    cfg = _load_config(config, ctx)
+    try:
+        settings = settings_from(cfg, "ner", NERSettings)
+        lang = cfg["data"].get("lang", "es")
+        dev_path = cfg["paths"].get("dev")
+        result = train_ner(read_docs(cfg["paths"]["train"], lang), read_docs(dev_path, lang) if dev_path else [],
+                           [Path(cfg["data"][k]) for k in ("lm_forward", "lm_backward") if cfg["data"].get(k)],
+                           output_dir, settings)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    _write_result(output_dir / "ner-result.json", result)
+    typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | best dev F1 {result.dev_f1} | "
+               f"{result.epochs} epochs in {result.seconds:.0f} s")
+
+
+def _write_result(path: Path, result) -> None:
+    import dataclasses
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dataclasses.asdict(result), default=str, indent=2), encoding="utf-8")
+
+
 def _checked_lang(lang: str) -> str:
     import spacy
 

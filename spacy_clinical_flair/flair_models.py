@@ -43,7 +43,7 @@ def build_language_model(
 def build_tagger(
     labels: Sequence[str], language_models: Sequence["LanguageModel"], hidden_size: int = 256,
     tag_type: str = "ner", use_crf: bool = True, extra_embeddings: Optional[List] = None,
-    word_dropout: float = 0.05, locked_dropout: float = 0.5,
+    word_dropout: float = 0.05, locked_dropout: float = 0.5, rnn_layers: int = 1,
 ) -> "SequenceTagger":
     """A BiLSTM(-CRF) SequenceTagger over stacked Flair embeddings of ``language_models``.
 
@@ -60,7 +60,7 @@ def build_tagger(
     embeddings = [FlairEmbeddings(lm) for lm in language_models] + list(extra_embeddings or [])
     stacked = embeddings[0] if len(embeddings) == 1 else StackedEmbeddings(embeddings)
     return SequenceTagger(hidden_size=hidden_size, embeddings=stacked, tag_dictionary=tag_dictionary,
-                          tag_type=tag_type, tag_format="BIOES", use_crf=use_crf, rnn_layers=1,
+                          tag_type=tag_type, tag_format="BIOES", use_crf=use_crf, rnn_layers=rnn_layers,
                           word_dropout=word_dropout, locked_dropout=locked_dropout)
 
 

@@ -244,3 +244,39 @@ def test_loading_a_pipeline_folder_without_weights(tmp_path, tiny_tagger_path):
     (tmp_path / "p" / "clinical_flair_ner" / "model.pt").unlink()
     with pytest.raises(FileNotFoundError, match="has no tagger"):
         spacy.load(tmp_path / "p")
+
+
+def test_a_worker_process_uses_one_torch_thread(nlp_with_ner):
+    """In a process other than the one that loaded the tagger (an n_process worker), torch gets 1 thread."""
+    import torch
+
+    ner = nlp_with_ner.get_pipe("clinical_flair_ner")
+    threads = torch.get_num_threads()
+    loaded_pid = ner._loaded_pid
+    try:
+        ner._loaded_pid = -1  # as seen from a forked worker
+        ner(nlp_with_ner.make_doc("Fiebre."))
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+        ner._loaded_pid = loaded_pid
+
+
+def test_flair_context_never_crosses_documents(nlp_with_ner, monkeypatch):
+    """Flair links each sentence of a predict() call to the previous one; the component links them per doc."""
+    ner = nlp_with_ner.get_pipe("clinical_flair_ner")
+    seen = []
+    original = ner.tagger.predict
+
+    def spy(sentences, **kwargs):
+        seen.extend(sentences)
+        return original(sentences, **kwargs)
+
+    monkeypatch.setattr(ner.tagger, "predict", spy)
+    texts = ["Fiebre. Tos.", "", "Dolor abdominal. Vómitos. Mareo.", "Astenia."]
+    list(nlp_with_ner.pipe(texts))
+    assert len(seen) == 2 + 3 + 1
+    firsts = [s for s in seen if s.previous_sentence() is None]
+    assert [s.to_original_text() for s in firsts] == ["Fiebre.", "Dolor abdominal.", "Astenia."]
+    lasts = [s for s in seen if s.next_sentence() is None]
+    assert [s.to_original_text() for s in lasts] == ["Tos.", "Mareo.", "Astenia."]

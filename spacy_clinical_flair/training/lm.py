@@ -1,0 +1,233 @@
+"""Character language models: the text corpus and the training (fine-tuning or from scratch).
+
+Flair's ``LanguageModelTrainer`` does the training; this module gathers the text, writes it in
+Flair's text-corpus layout (``train/train_split_*``, ``valid.txt``, ``test.txt``), builds or loads
+the model, enforces a wall-clock budget, and reports the perplexities.
+"""
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence
+
+from .budget import BudgetExpired, time_budget
+
+
+@dataclass
+class LMCorpusSettings:
+    """How the LM text corpus is split."""
+
+    valid_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_chars: int = 1_000_000  # characters per training split; validation runs after each split
+    seed: int = 0
+
+
+@dataclass
+class LMSettings:
+    """Flair LM training settings. The defaults are the paper's (Rojas et al. 2022) where it states them."""
+
+    hidden_size: int = 2048
+    nlayers: int = 1
+    embedding_size: int = 100
+    dropout: float = 0.1
+    sequence_length: int = 250
+    mini_batch_size: int = 100
+    learning_rate: float = 20.0
+    anneal_factor: float = 0.25
+    patience: int = 10
+    max_epochs: int = 1000
+    max_minutes: float = 0.0  # 0: no wall-clock limit
+    checkpoint: bool = True  # write checkpoint.pt after each split, so training can be resumed
+
+
+@dataclass
+class LMCorpusInfo:
+    """What :func:`prepare_lm_corpus` wrote."""
+
+    folder: Path
+    documents: int
+    train_chars: int
+    valid_chars: int
+    test_chars: int
+    splits: int
+
+
+@dataclass
+class LMResult:
+    """Where the trained LM is and how good it got."""
+
+    model_path: Path
+    best_valid_perplexity: Optional[float]
+    test_perplexity: Optional[float]
+    epochs_logged: int
+    stopped_by_budget: bool
+    settings: dict = field(default_factory=dict)
+
+
+class LMCorpusTooSmall(ValueError):
+    """The text cannot fill the batches the settings ask for."""
+
+
+def gather_texts(spacy_files: Sequence[Path] = (), text_dirs: Sequence[Path] = (), lang: str = "es") -> List[str]:
+    """Document texts from ``.spacy`` files and every ``.txt`` file under the text folders."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    texts: List[str] = []
+    vocab = spacy.blank(lang).vocab if spacy_files else None
+    for path in spacy_files:
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"LM text source {path} does not exist (expected a .spacy file)")
+        texts.extend(doc.text for doc in DocBin().from_disk(path).get_docs(vocab))
+    for folder in text_dirs:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise FileNotFoundError(f"LM text folder {folder} does not exist")
+        texts.extend(p.read_bytes().decode("utf-8", errors="replace") for p in sorted(folder.rglob("*.txt")))
+    return [text.replace("\ufeff", "") for text in texts if text.strip()]
+
+
+def prepare_lm_corpus(texts: Sequence[str], folder: Path, settings: LMCorpusSettings = LMCorpusSettings()) -> LMCorpusInfo:
+    """Write Flair's text-corpus layout; documents are shuffled, then split into train/valid/test."""
+    if len(texts) < 3:
+        raise LMCorpusTooSmall(f"{len(texts)} documents of text: at least 3 are needed (train, valid, test)")
+    documents = [_normalise(text) for text in texts]
+    random.Random(settings.seed).shuffle(documents)
+    n_valid = max(1, round(len(documents) * settings.valid_fraction))
+    n_test = max(1, round(len(documents) * settings.test_fraction))
+    valid, test, train = documents[:n_valid], documents[n_valid:n_valid + n_test], documents[n_valid + n_test:]
+    folder = Path(folder)
+    (folder / "train").mkdir(parents=True, exist_ok=True)
+    for old in (folder / "train").glob("train_split_*"):
+        old.unlink()
+    splits = _write_splits(train, folder / "train", settings.split_chars)
+    (folder / "valid.txt").write_text("\n".join(valid) + "\n", encoding="utf-8")
+    (folder / "test.txt").write_text("\n".join(test) + "\n", encoding="utf-8")
+    return LMCorpusInfo(folder, len(documents), sum(map(len, train)) + len(train), sum(map(len, valid)) + len(valid),
+                        sum(map(len, test)) + len(test), splits)
+
+
+def _normalise(text: str) -> str:
+    """One document per line: Flair's text corpus uses the newline as the document delimiter."""
+    return re.sub(r"\s*\n\s*", " ", text.replace("\r", "")).strip()
+
+
+def _write_splits(documents: Sequence[str], folder: Path, split_chars: int) -> int:
+    splits, current, size = 0, [], 0
+    for document in documents:
+        current.append(document)
+        size += len(document) + 1
+        if size >= split_chars:
+            splits += 1
+            (folder / f"train_split_{splits}").write_text("\n".join(current) + "\n", encoding="utf-8")
+            current, size = [], 0
+    if current:
+        splits += 1
+        (folder / f"train_split_{splits}").write_text("\n".join(current) + "\n", encoding="utf-8")
+    return splits
+
+
+def check_corpus_fits(info: LMCorpusInfo, settings: LMSettings) -> None:
+    """Raise :class:`LMCorpusTooSmall` with what to change when the text cannot fill the batches."""
+    batch_chars = settings.mini_batch_size * 2
+    if info.valid_chars < batch_chars or info.test_chars < batch_chars:
+        raise LMCorpusTooSmall(
+            f"the validation/test text has {min(info.valid_chars, info.test_chars)} characters; mini_batch_size "
+            f"{settings.mini_batch_size} needs at least {batch_chars}: lower lm.mini_batch_size, raise "
+            "corpus.valid_fraction/test_fraction, or add text")
+    smallest_split = math.ceil(info.train_chars / max(info.splits, 1))
+    needed = settings.mini_batch_size * (settings.sequence_length + 1)
+    if smallest_split < needed:
+        raise LMCorpusTooSmall(
+            f"each training split has about {smallest_split} characters; mini_batch_size {settings.mini_batch_size} x "
+            f"sequence_length {settings.sequence_length} needs at least {needed}: lower them, raise "
+            "corpus.split_chars, or add text")
+
+
+def load_base_language_model(base: str):
+    """A Flair LanguageModel from a local file, or by Flair name (e.g. ``es-forward``) where the hub is reachable."""
+    from flair.models import LanguageModel
+
+    path = Path(base).expanduser()
+    if path.is_file():
+        return LanguageModel.load_language_model(path, has_decoder=True)
+    if base.endswith((".pt", ".bin")) or "/" in base:
+        raise FileNotFoundError(f"base LM file {base!r} does not exist")
+    from flair.embeddings import FlairEmbeddings
+
+    try:
+        return FlairEmbeddings(base, has_decoder=True).lm
+    except Exception as err:
+        raise ValueError(f"could not get the Flair LM {base!r} from the model hub ({type(err).__name__}: {err}); "
+                         "without network access, pass a local .pt file as the base LM or train from scratch") from err
+
+
+def train_language_model(
+    corpus_folder: Path, output: Path, is_forward: bool, settings: LMSettings = LMSettings(),
+    base_lm: Optional[str] = None, resume: bool = True,
+) -> LMResult:
+    """Train (or fine-tune ``base_lm``) a character LM on a prepared corpus; best model in ``output/best-lm.pt``."""
+    from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
+
+    from ..flair_models import build_language_model, character_dictionary
+
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    if base_lm:
+        model = load_base_language_model(base_lm)
+        if model.is_forward_lm != is_forward:
+            raise ValueError(f"base LM {base_lm!r} is a {'forward' if model.is_forward_lm else 'backward'} model; "
+                             f"this run trains a {'forward' if is_forward else 'backward'} one")
+        dictionary = model.dictionary
+    else:
+        dictionary = character_dictionary(_corpus_texts(Path(corpus_folder)))
+        model = build_language_model(dictionary, is_forward, hidden_size=settings.hidden_size,
+                                     nlayers=settings.nlayers, embedding_size=settings.embedding_size,
+                                     dropout=settings.dropout)
+    corpus = TextCorpus(corpus_folder, dictionary, forward=is_forward, character_level=True)
+    checkpoint = output / "checkpoint.pt"
+    if resume and checkpoint.is_file():
+        trainer = LanguageModelTrainer.load_checkpoint(checkpoint, corpus)
+    else:
+        trainer = LanguageModelTrainer(model, corpus)
+    stopped = False
+    try:
+        with time_budget(settings.max_minutes):
+            trainer.train(output, sequence_length=settings.sequence_length, learning_rate=settings.learning_rate,
+                          mini_batch_size=settings.mini_batch_size, anneal_factor=settings.anneal_factor,
+                          patience=settings.patience, max_epochs=settings.max_epochs,
+                          checkpoint=settings.checkpoint, num_workers=0)
+    except BudgetExpired:  # only when the alarm fired outside the trainer's own handler
+        stopped = True
+    return _lm_result(output, settings, stopped)
+
+
+def _corpus_texts(folder: Path) -> Iterable[str]:
+    for path in sorted((folder / "train").glob("train_split_*")) + [folder / "valid.txt", folder / "test.txt"]:
+        yield path.read_text(encoding="utf-8")
+
+
+_VALID = re.compile(r"valid ppl\s+([0-9.]+)")
+_TEST = re.compile(r"TEST: .*valid ppl\s+([0-9.]+)")
+
+
+def _lm_result(output: Path, settings: LMSettings, stopped: bool) -> LMResult:
+    model_path = output / "best-lm.pt"
+    if not model_path.is_file():
+        raise RuntimeError(f"no model was saved in {output}: training stopped before the first split finished "
+                           "(raise lm.max_minutes or lower corpus.split_chars)")
+    log = (output / "loss.txt").read_text(encoding="utf-8") if (output / "loss.txt").is_file() else ""
+    valid = [float(v) for line in log.splitlines() if not line.startswith("TEST") for v in _VALID.findall(line)]
+    test = _TEST.findall(log)
+    stopped = stopped or "Exiting from training early" in _read(output / "training.log")
+    return LMResult(model_path, min(valid) if valid else None, float(test[-1]) if test else None, len(valid),
+                    stopped, asdict(settings))
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""

@@ -1,0 +1,158 @@
+"""Training the BiLSTM-CRF tagger on stacked Flair embeddings, from spaCy ``.spacy`` files.
+
+The Flair sentences are built from the spaCy Docs by :mod:`spacy_clinical_flair.flair_data`,
+so training sees exactly the tokens the ``clinical_flair_ner`` component sees at inference.
+Flair's ``ModelTrainer`` trains (SGD, annealing on plateau, early stopping at the minimum
+learning rate) and logs the loss and dev F1 of every epoch.
+"""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .budget import time_budget
+
+
+@dataclass
+class NERSettings:
+    """Tagger training settings; the defaults are the paper's (Table 2 of Rojas et al. 2022)."""
+
+    hidden_size: int = 256
+    rnn_layers: int = 1
+    use_crf: bool = True
+    learning_rate: float = 0.1
+    mini_batch_size: int = 32
+    max_epochs: int = 150
+    word_dropout: float = 0.05
+    locked_dropout: float = 0.5
+    anneal_factor: float = 0.5
+    patience: int = 3
+    min_learning_rate: float = 0.0001
+    train_with_dev: bool = False
+    max_minutes: float = 0.0  # 0: no wall-clock limit
+    seed: int = 0
+    embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
+    extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot", "word:<gensim .kv file>"
+
+
+@dataclass
+class NERResult:
+    """Where the trained tagger is and what training reported."""
+
+    model_path: Path
+    dev_f1: Optional[float]
+    epochs: int
+    seconds: float
+    labels: List[str]
+    train_sentences: int
+    dev_sentences: int
+    settings: dict = field(default_factory=dict)
+
+
+def read_docs(path: Path, lang: str = "es"):
+    """The Docs of a ``.spacy`` file, with a clear error when it is missing."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; create it with 'python -m spacy_clinical_flair convert'")
+    return list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
+
+
+def extra_embedding(spec: str, train_sentences):
+    """One extra Flair embedding from its spec: ``char``, ``onehot`` or ``word:<path to gensim KeyedVectors>``."""
+    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings, WordEmbeddings
+
+    if spec == "char":
+        return CharacterEmbeddings()
+    if spec == "onehot":
+        from flair.datasets import FlairDatapointDataset
+        from flair.data import Corpus
+
+        return OneHotEmbeddings.from_corpus(Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
+                                            min_freq=2)
+    if spec.startswith("word:"):
+        path = Path(spec[5:])
+        if not path.is_file():
+            raise FileNotFoundError(f"word embeddings file {path} does not exist (extra embedding {spec!r})")
+        return WordEmbeddings(str(path))
+    raise ValueError(f"unknown extra embedding {spec!r}: use 'char', 'onehot' or 'word:<path>'")
+
+
+def train_ner(
+    train_docs: Sequence, dev_docs: Sequence, language_models: Sequence[Path], output: Path,
+    settings: NERSettings = NERSettings(),
+) -> NERResult:
+    """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.pt``."""
+    import flair
+    from flair.data import Corpus
+    from flair.datasets import FlairDatapointDataset
+    from flair.embeddings import FlairEmbeddings
+    from flair.trainers import ModelTrainer
+
+    from ..flair_data import FlairDataReport, docs_to_flair_sentences
+    from ..flair_models import build_tagger
+
+    flair.set_seed(settings.seed)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    train = list(docs_to_flair_sentences(train_docs, report=FlairDataReport()))
+    dev = list(docs_to_flair_sentences(dev_docs, report=FlairDataReport()))
+    if not train:
+        raise ValueError("the training data has no sentences")
+    corpus = Corpus(train=FlairDatapointDataset(train), dev=FlairDatapointDataset(dev) if dev else None,
+                    test=None, sample_missing_splits=False)
+    labels = corpus.make_label_dictionary("ner", add_unk=False).get_items()
+    if not labels:
+        raise ValueError("the training data has no entities (doc.ents is empty in every document)")
+    lms = [_load_lm(path) for path in language_models]
+    extras = [extra_embedding(spec, train) for spec in settings.extra_embeddings]
+    if not lms and not extras:
+        raise ValueError("no embeddings: give forward/backward LM files and/or extra embeddings")
+    tagger = build_tagger(labels, lms, hidden_size=settings.hidden_size, use_crf=settings.use_crf,
+                          extra_embeddings=extras, word_dropout=settings.word_dropout,
+                          locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers)
+    trainer = ModelTrainer(tagger, corpus)
+    start = time.perf_counter()
+    with time_budget(settings.max_minutes):
+        trainer.train(
+            output / "flair", learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
+            max_epochs=settings.max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
+            min_learning_rate=settings.min_learning_rate, train_with_dev=settings.train_with_dev or not dev,
+            embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True,
+            create_file_logs=True, use_final_model_for_eval=False)
+    seconds = time.perf_counter() - start
+    chosen = output / "flair" / "best-model.pt"
+    if not chosen.is_file():
+        chosen = output / "flair" / "final-model.pt"
+    shutil.copyfile(chosen, output / "model.pt")
+    table = _loss_table(output / "flair")
+    return NERResult(output / "model.pt", _best_dev_f1(table), len(table), seconds, list(labels), len(train),
+                     len(dev), asdict(settings))
+
+
+def _load_lm(path: Path):
+    from flair.embeddings import FlairEmbeddings
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"language model {path} does not exist; train it with 'train-lm' first")
+    return FlairEmbeddings(str(path)).lm
+
+
+def _loss_table(folder: Path) -> List[dict]:
+    """Flair's per-epoch ``loss.tsv`` (EPOCH, LEARNING_RATE, TRAIN_LOSS, DEV_F1, ...) as dicts."""
+    loss = folder / "loss.tsv"
+    if not loss.is_file():
+        return []
+    header, *rows = [line.split("\t") for line in loss.read_text(encoding="utf-8").splitlines()]
+    return [dict(zip(header, row)) for row in rows]
+
+
+def _best_dev_f1(table: List[dict]) -> Optional[float]:
+    values = [float(row["DEV_F1"]) for row in table if row.get("DEV_F1") not in (None, "", "_")]
+    return max(values) if values else None

@@ -1,0 +1,95 @@
+"""End to end on a slice of the sample, tiny settings: LM forward + backward, NER, assemble, load, predict."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+from spacy_clinical_flair.cli import app
+from spacy_clinical_flair.convert import convert_brat_folder
+from spacy_clinical_flair.training.lm import LMCorpusSettings, LMCorpusTooSmall, LMSettings, check_corpus_fits, prepare_lm_corpus
+
+from .conftest import REPO, SAMPLE
+
+runner = CliRunner()
+TINY_LM = ["--lm.hidden_size", "16", "--lm.embedding_size", "8", "--lm.sequence_length", "40",
+           "--lm.mini_batch_size", "4", "--lm.max_epochs", "1", "--corpus.split_chars", "200000"]
+TINY_NER = ["--ner.hidden_size", "16", "--ner.max_epochs", "2", "--ner.mini_batch_size", "16"]
+
+
+def slice_folder(split: str, names: int, tmp: Path) -> Path:
+    """The first `names` documents of a sample split, copied byte for byte."""
+    out = tmp / f"brat-{split}"
+    out.mkdir()
+    for txt in sorted((SAMPLE / split).glob("*.txt"))[:names]:
+        for path in (txt, txt.with_suffix(".ann")):
+            (out / path.name).write_bytes(path.read_bytes())
+    return out
+
+
+def invoke(args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_lm_ner_assemble_load_predict(tmp_path):
+    convert_brat_folder(slice_folder("train", 20, tmp_path), tmp_path / "train.spacy", progress=False)
+    convert_brat_folder(slice_folder("dev", 5, tmp_path), tmp_path / "dev.spacy", progress=False)
+    paths = ["--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "dev.spacy"]
+    for direction in ("forward", "backward"):
+        out = invoke(["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / f"lm-{direction}", "--direction", direction,
+                      *paths, *TINY_LM])
+        assert f"{direction} LM:" in out and (tmp_path / f"lm-{direction}" / "best-lm.pt").is_file()
+        result = json.loads((tmp_path / f"lm-{direction}" / "lm-result.json").read_text())
+        assert result["best_valid_perplexity"] > 1.0
+
+    out = invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", *paths,
+                  "--paths.lm_forward", tmp_path / "lm-forward/best-lm.pt",
+                  "--paths.lm_backward", tmp_path / "lm-backward/best-lm.pt", *TINY_NER])
+    ner_result = json.loads((tmp_path / "ner" / "ner-result.json").read_text())
+    sample_labels = {line.split("\t")[1].split(" ")[0] for p in (tmp_path / "brat-train").glob("*.ann")
+                     for line in p.read_text(encoding="utf-8").splitlines() if line.startswith("T")}
+    assert set(ner_result["labels"]) == sample_labels
+    assert ner_result["epochs"] == 2 and ner_result["dev_f1"] is not None
+
+    subprocess.run([sys.executable, "-m", "spacy", "assemble", REPO / "configs/pipeline.cfg", tmp_path / "pipeline",
+                    "--paths.tagger", tmp_path / "ner/model.pt"], check=True, capture_output=True)
+    (tmp_path / "ner" / "model.pt").unlink()  # the pipeline must carry its own copy
+    nlp = spacy.load(tmp_path / "pipeline")
+    assert nlp.pipe_names == ["clinical_sentencizer", "clinical_flair_ner"]
+    assert set(nlp.get_pipe("clinical_flair_ner").labels) == sample_labels
+    text = (SAMPLE / "test" / "caso_test_001.txt").read_text(encoding="utf-8")
+    doc = nlp(text)
+    assert doc.text == text and doc.has_annotation("SENT_START")
+    assert all(ent.label_ in sample_labels for ent in doc.ents)
+
+
+def test_lm_corpus_layout_and_too_small_errors(tmp_path):
+    texts = [f"Documento {i}.\nSegunda línea del documento {i}." for i in range(10)]
+    info = prepare_lm_corpus(texts, tmp_path / "c", LMCorpusSettings(valid_fraction=0.2, test_fraction=0.2, split_chars=100))
+    assert (info.documents, info.splits) == (10, len(list((tmp_path / "c" / "train").glob("train_split_*"))))
+    valid = (tmp_path / "c" / "valid.txt").read_text(encoding="utf-8").splitlines()
+    assert len(valid) == 2 and all("\n" not in line for line in valid)  # one document per line
+    written = sorted(line for p in (tmp_path / "c").rglob("*") if p.is_file()
+                     for line in p.read_text(encoding="utf-8").splitlines())
+    assert written == sorted(t.replace("\n", " ") for t in texts)  # every document exactly once
+    with pytest.raises(LMCorpusTooSmall, match="mini_batch_size 100 needs at least 200"):
+        check_corpus_fits(info, LMSettings(mini_batch_size=100))
+    with pytest.raises(LMCorpusTooSmall, match="at least 3 are needed"):
+        prepare_lm_corpus(texts[:2], tmp_path / "d")
+
+
+def test_train_lm_cli_reports_too_small_corpus(tmp_path):
+    convert_brat_folder(slice_folder("dev", 3, tmp_path), tmp_path / "d.spacy", progress=False)
+    result = runner.invoke(app, ["train-lm", str(REPO / "configs/lm_paper.cfg"), str(tmp_path / "lm"),
+                                 "--paths.train", str(tmp_path / "d.spacy"), "--paths.dev", str(tmp_path / "d.spacy")])
+    assert result.exit_code == 1 and "needs at least" in result.output and "Traceback" not in result.output
+
+
+def test_unknown_setting_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["train-ner", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hiden_size", "3"])
+    assert result.exit_code == 1 and "unknown setting(s) in [ner]: hiden_size" in result.output
