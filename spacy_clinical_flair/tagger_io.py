@@ -5,7 +5,9 @@ run arbitrary code. Load only files you trust.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
 
@@ -53,9 +55,22 @@ def tagger_from_state(state: Dict[str, Any], what: str) -> "SequenceTagger":
                          else "an unknown object")
         raise TaggerLoadError(f"{what} is not a Flair SequenceTagger (it is {found}); "
                               "pass the .pt file of a trained sequence tagger")
-    tagger = SequenceTagger.load(dict(state))
+    with quiet_flair():
+        tagger = SequenceTagger.load(dict(state))
     check_ner_like(tagger, what)
     return tagger
+
+
+@contextlib.contextmanager
+def quiet_flair():
+    """Silence Flair's INFO lines ("SequenceTagger predicts: ...") that it prints to stdout on every load."""
+    logger = logging.getLogger("flair")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
@@ -84,7 +99,8 @@ def _load_from_hub(name: str) -> "SequenceTagger":
     from flair.models import SequenceTagger
 
     try:
-        tagger = SequenceTagger.load(name)
+        with quiet_flair():
+            tagger = SequenceTagger.load(name)
     except Exception as err:
         raise TaggerLoadError(
             f"could not load Flair model {name!r} from the model hub ({type(err).__name__}: {err}). Without network "

@@ -93,3 +93,38 @@ def test_train_lm_cli_reports_too_small_corpus(tmp_path):
 def test_unknown_setting_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["train-ner", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hiden_size", "3"])
     assert result.exit_code == 1 and "unknown setting(s) in [ner]: hiden_size" in result.output
+
+
+def test_time_budget_interrupts_as_keyboard_interrupt_and_is_cleared():
+    import signal
+    import time
+
+    from spacy_clinical_flair.training.budget import BudgetExpired, time_budget
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt) as caught:  # Flair's trainers stop cleanly on KeyboardInterrupt
+        with time_budget(0.002):  # 0.12 s
+            time.sleep(5)
+    assert isinstance(caught.value, BudgetExpired) and time.perf_counter() - start < 2
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with time_budget(0):  # no limit: nothing armed
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+
+
+def test_fine_tuning_a_local_base_lm_and_direction_mismatch(tmp_path):
+    """Fine-tuning starts from a local LM file (as the paper starts from es-forward) and keeps its dictionary."""
+    from flair.models import LanguageModel
+
+    convert_brat_folder(slice_folder("train", 12, tmp_path), tmp_path / "t.spacy", progress=False)
+    paths = ["--paths.train", tmp_path / "t.spacy", "--paths.dev", "null"]
+    invoke(["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "base", *paths, *TINY_LM])
+    base = LanguageModel.load_language_model(tmp_path / "base" / "best-lm.pt")
+    invoke(["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "tuned", *paths, *TINY_LM,
+            "--paths.base_lm", tmp_path / "base" / "best-lm.pt"])
+    tuned = LanguageModel.load_language_model(tmp_path / "tuned" / "best-lm.pt")
+    assert tuned.dictionary.get_items() == base.dictionary.get_items()
+    assert tuned.hidden_size == base.hidden_size == 16 and tuned.is_forward_lm
+    result = runner.invoke(app, [str(a) for a in ["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "wrong", *paths,
+                                                  *TINY_LM, "--direction", "backward",
+                                                  "--paths.base_lm", tmp_path / "base" / "best-lm.pt"]])
+    assert result.exit_code == 1 and "is a forward model" in result.output
