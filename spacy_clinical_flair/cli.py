@@ -22,7 +22,7 @@ def fail(message: str) -> None:
     raise typer.Exit(code=1)
 
 
-def read_docbin(path: Path, lang: str) -> Iterator["Doc"]:  # noqa: F821
+def read_docbin(path: Path, lang: str) -> Iterator:
     """Docs of a ``.spacy`` file, with a clear error for a missing or unreadable file."""
     import spacy
     from spacy.tokens import DocBin
@@ -185,6 +185,8 @@ def train_ner_command(
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     _write_result(output_dir / "ner-result.json", result)
+    typer.echo(f"training data: {result.train_sentences} sentences, {result.train_entities} entities; "
+               f"{result.entities_left_out} entities left out (they cross a sentence boundary)")
     typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | best dev F1 {result.dev_f1} | "
                f"{result.epochs} epochs in {result.seconds:.0f} s")
 

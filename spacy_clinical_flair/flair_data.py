@@ -8,7 +8,7 @@ predictions map back to exact character offsets.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -29,13 +29,6 @@ class SentenceTokens:
 
     doc: Doc
     token_indices: Tuple[int, ...]
-
-
-def ensure_sentences(doc: Doc) -> Doc:
-    """Give ``doc`` sentence boundaries with the rule-based splitter if it has none."""
-    if not doc.has_annotation("SENT_START"):
-        ClinicalSentencizer()(doc)
-    return doc
 
 
 def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
@@ -128,7 +121,6 @@ class FlairDataReport:
     entities_crossing_sentences: int = 0
     whitespace_tokens_skipped: int = 0
     tokens_with_inner_whitespace: int = 0
-    notes: List[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return "\n".join([

@@ -2,18 +2,16 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import spacy
 from flair.data import Sentence
 from flair.models import SequenceTagger
-from spacy.tokens import DocBin
 
 from spacy_clinical_flair.component import ClinicalFlairNER
 from spacy_clinical_flair.sentences import ClinicalSentencizer
 
-from .conftest import LABELS, SAMPLE, sample_texts
+from .conftest import LABELS, sample_texts
 
 
 @pytest.fixture(scope="module")

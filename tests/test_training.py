@@ -55,6 +55,9 @@ def test_lm_ner_assemble_load_predict(tmp_path):
                      for line in p.read_text(encoding="utf-8").splitlines() if line.startswith("T")}
     assert set(ner_result["labels"]) == sample_labels
     assert ner_result["epochs"] == 2 and ner_result["dev_f1"] is not None
+    train_ents = sum(len(d.ents) for d in spacy.tokens.DocBin().from_disk(tmp_path / "train.spacy").get_docs(
+        spacy.blank("es").vocab))
+    assert ner_result["train_entities"] == train_ents and ner_result["entities_left_out"] == 0
 
     subprocess.run([sys.executable, "-m", "spacy", "assemble", REPO / "configs/pipeline.cfg", tmp_path / "pipeline",
                     "--paths.tagger", tmp_path / "ner/model.pt"], check=True, capture_output=True)

@@ -49,6 +49,8 @@ class NERResult:
     labels: List[str]
     train_sentences: int
     dev_sentences: int
+    train_entities: int = 0
+    entities_left_out: int = 0  # entities crossing a sentence boundary cannot be tagged
     settings: dict = field(default_factory=dict)
 
 
@@ -91,7 +93,6 @@ def train_ner(
     import flair
     from flair.data import Corpus
     from flair.datasets import FlairDatapointDataset
-    from flair.embeddings import FlairEmbeddings
     from flair.trainers import ModelTrainer
 
     from ..flair_data import FlairDataReport, docs_to_flair_sentences
@@ -100,8 +101,9 @@ def train_ner(
     flair.set_seed(settings.seed)
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    train = list(docs_to_flair_sentences(train_docs, report=FlairDataReport()))
-    dev = list(docs_to_flair_sentences(dev_docs, report=FlairDataReport()))
+    train_report, dev_report = FlairDataReport(), FlairDataReport()
+    train = list(docs_to_flair_sentences(train_docs, report=train_report))
+    dev = list(docs_to_flair_sentences(dev_docs, report=dev_report))
     if not train:
         raise ValueError("the training data has no sentences")
     corpus = Corpus(train=FlairDatapointDataset(train), dev=FlairDatapointDataset(dev) if dev else None,
@@ -132,7 +134,9 @@ def train_ner(
     shutil.copyfile(chosen, output / "model.pt")
     table = _loss_table(output / "flair")
     return NERResult(output / "model.pt", _best_dev_f1(table), len(table), seconds, list(labels), len(train),
-                     len(dev), asdict(settings))
+                     len(dev), train_report.entities,
+                     train_report.entities_crossing_sentences + dev_report.entities_crossing_sentences,
+                     asdict(settings))
 
 
 def _load_lm(path: Path):
