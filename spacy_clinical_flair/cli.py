@@ -189,6 +189,10 @@ def train_ner_command(
                f"{result.entities_left_out} entities left out (they cross a sentence boundary)")
     typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | best dev F1 {result.dev_f1} | "
                f"{result.epochs} epochs in {result.seconds:.0f} s")
+    if result.epochs == 0:
+        typer.secho("warning: no epoch finished within ner.max_minutes; model.pt is the state at the interruption, "
+                    "never evaluated on dev. Raise ner.max_minutes (or lower the model size).",
+                    fg=typer.colors.YELLOW, err=True)
 
 
 def _write_result(path: Path, result) -> None:

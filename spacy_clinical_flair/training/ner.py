@@ -151,9 +151,10 @@ def _load_lm(path: Path):
 def _loss_table(folder: Path) -> List[dict]:
     """Flair's per-epoch ``loss.tsv`` (EPOCH, LEARNING_RATE, TRAIN_LOSS, DEV_F1, ...) as dicts."""
     loss = folder / "loss.tsv"
-    if not loss.is_file():
+    lines = loss.read_text(encoding="utf-8").splitlines() if loss.is_file() else []
+    if not lines:  # no epoch finished (e.g. the time budget ran out during the first one)
         return []
-    header, *rows = [line.split("\t") for line in loss.read_text(encoding="utf-8").splitlines()]
+    header, *rows = [line.split("\t") for line in lines]
     return [dict(zip(header, row)) for row in rows]
 
 
