@@ -49,6 +49,7 @@ def convert_command(
     show_problems: int = typer.Option(20, help="How many individual problems to print (all are in --report)."),
 ) -> None:
     """Convert a BRAT standoff folder to a spaCy DocBin, flattening nested entities."""
+    from .brat import find_brat_files
     from .convert import convert_brat_folder
     from .flatten import DISCONTINUOUS_POLICIES
 
@@ -58,6 +59,8 @@ def convert_command(
         fail(f"input folder {input_dir} does not exist or is not a folder")
     if output.suffix != ".spacy":
         fail(f"output {output} should end in .spacy")
+    if not find_brat_files(input_dir)[0]:
+        fail(f"no .txt files found under {input_dir}")
     _, result = convert_brat_folder(input_dir, output, lang=_checked_lang(lang), discontinuous=discontinuous,
                                     progress=progress)
     typer.echo(result.summary())
@@ -69,8 +72,6 @@ def convert_command(
         result.write_json(report)
         typer.echo(f"report written to {report}")
     typer.echo(f"wrote {result.documents} documents to {output}")
-    if result.documents == 0:
-        fail(f"no .txt files found under {input_dir}")
 
 
 @app.command("export-brat")

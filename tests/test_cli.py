@@ -80,3 +80,4 @@ def test_empty_folder_is_an_error(tmp_path):
     (tmp_path / "empty").mkdir()
     result = runner.invoke(app, ["convert", str(tmp_path / "empty"), str(tmp_path / "e.spacy")])
     assert result.exit_code == 1 and "no .txt files found" in result.output
+    assert not (tmp_path / "e.spacy").exists()  # nothing written
