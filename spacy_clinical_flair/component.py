@@ -214,8 +214,8 @@ class ClinicalFlairNER(Pipe):
         if not model_file.is_file():
             raise FileNotFoundError(f"{model_file} is missing: the pipeline folder has no tagger for '{self.name}'. "
                                     "Save it again with nlp.to_disk() after the component was initialised")
-        if (path / CFG_FILE).is_file():
-            self.cfg.update(srsly.read_json(path / CFG_FILE))
+        # runtime settings (device, batch sizes, policy) come from the pipeline's config.cfg, which the user
+        # may override at load time; the folder's cfg is a record of the saved state, not re-applied
         self.set_tagger(tagger_from_bytes(model_file.read_bytes()))
         return self
 
@@ -224,8 +224,7 @@ class ClinicalFlairNER(Pipe):
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
         data = srsly.msgpack_loads(bytes_data)
-        self.cfg.update(data["cfg"])
-        self.set_tagger(tagger_from_bytes(data["model"]))
+        self.set_tagger(tagger_from_bytes(data["model"]))  # as from_disk: the config is not re-applied
         return self
 
 

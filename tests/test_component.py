@@ -278,3 +278,15 @@ def test_flair_context_never_crosses_documents(nlp_with_ner, monkeypatch):
     assert [s.to_original_text() for s in firsts] == ["Fiebre.", "Dolor abdominal.", "Astenia."]
     lasts = [s for s in seen if s.next_sentence() is None]
     assert [s.to_original_text() for s in lasts] == ["Tos.", "Mareo.", "Astenia."]
+
+
+def test_load_time_config_overrides_are_not_replaced_by_the_saved_state(tmp_path, tiny_tagger_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "batch_size": 7, "device": "cpu"})
+    nlp.initialize()
+    nlp.to_disk(tmp_path / "p")
+    loaded = spacy.load(tmp_path / "p", config={"components": {"clinical_flair_ner": {"batch_size": 3,
+                                                                                       "ents_policy": "replace"}}})
+    ner = loaded.get_pipe("clinical_flair_ner")
+    assert ner.cfg["batch_size"] == 3 and ner.cfg["ents_policy"] == "replace" and ner.cfg["device"] == "cpu"
+    assert ner.labels == tuple(sorted(LABELS))
