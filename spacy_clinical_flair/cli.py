@@ -132,6 +132,8 @@ def train_lm_command(
     config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for the corpus, checkpoints and best-lm.pt."),
     direction: str = typer.Option("forward", help="'forward' or 'backward'."),
+    resume: bool = typer.Option(False, "--resume/--no-resume",
+                                help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra --section.key value
     arguments override the config, like spacy train."""
@@ -155,7 +157,7 @@ def train_lm_command(
                    f"split(s), {info.valid_chars} valid, {info.test_chars} test")
         check_corpus_fits(info, lm_settings)
         result = train_language_model(output_dir / "corpus", output_dir, direction == "forward", lm_settings,
-                                      base_lm=cfg["lm"].get("base"))
+                                      base_lm=cfg["lm"].get("base"), resume=resume)
     except (FileNotFoundError, LMCorpusTooSmall, ValueError, RuntimeError) as err:
         fail(str(err))
     _write_result(output_dir / "lm-result.json", result)

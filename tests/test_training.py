@@ -141,3 +141,23 @@ def test_loss_table_when_no_epoch_finished(tmp_path):
     assert _loss_table(tmp_path) == [] and _best_dev_f1([]) is None
     (tmp_path / "loss.tsv").write_text("EPOCH\tDEV_F1\n1\t0.25\n2\t0.5\n3\t0.4\n", encoding="utf-8")
     assert len(_loss_table(tmp_path)) == 3 and _best_dev_f1(_loss_table(tmp_path)) == 0.5
+
+
+def test_rerun_starts_afresh_and_resume_continues(tmp_path):
+    from flair.models import LanguageModel
+
+    convert_brat_folder(slice_folder("train", 12, tmp_path), tmp_path / "t.spacy", progress=False)
+    args = ["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "lm", "--paths.train", tmp_path / "t.spacy",
+            "--paths.dev", "null", *TINY_LM]
+    invoke(args)
+    first_log = (tmp_path / "lm" / "loss.txt").read_text(encoding="utf-8")
+    invoke([*args, "--lm.hidden_size", "24"])  # a changed setting: a new model, not the old checkpoint
+    assert LanguageModel.load_language_model(tmp_path / "lm" / "best-lm.pt").hidden_size == 24
+    assert (tmp_path / "lm" / "loss.txt").read_text(encoding="utf-8").count("end of split") == \
+        first_log.count("end of split")  # the old run's lines were cleared, not appended to
+    invoke([*args, "--lm.max_epochs", "2", "--resume"])  # continues the 24-unit model for one more epoch
+    assert LanguageModel.load_language_model(tmp_path / "lm" / "best-lm.pt").hidden_size == 24
+    assert "epoch   2" in (tmp_path / "lm" / "loss.txt").read_text(encoding="utf-8")
+    result = runner.invoke(app, [str(a) for a in ["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "empty",
+                                                  "--paths.train", tmp_path / "t.spacy", "--resume", *TINY_LM]])
+    assert result.exit_code == 1 and "nothing to resume" in result.output

@@ -169,32 +169,26 @@ def load_base_language_model(base: str):
 
 def train_language_model(
     corpus_folder: Path, output: Path, is_forward: bool, settings: LMSettings = LMSettings(),
-    base_lm: Optional[str] = None, resume: bool = True,
+    base_lm: Optional[str] = None, resume: bool = False,
 ) -> LMResult:
-    """Train (or fine-tune ``base_lm``) a character LM on a prepared corpus; best model in ``output/best-lm.pt``."""
-    from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
+    """Train (or fine-tune ``base_lm``) a character LM on a prepared corpus; best model in ``output/best-lm.pt``.
 
-    from ..flair_models import build_language_model, character_dictionary
+    Without ``resume`` an earlier run in ``output`` is cleared first; with it, training continues from
+    ``output/checkpoint.pt`` (model, dictionary, epoch and optimizer state; ``base_lm`` and the model-size
+    settings are then ignored).
+    """
+    from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    if base_lm:
-        model = load_base_language_model(base_lm)
-        if model.is_forward_lm != is_forward:
-            raise ValueError(f"base LM {base_lm!r} is a {'forward' if model.is_forward_lm else 'backward'} model; "
-                             f"this run trains a {'forward' if is_forward else 'backward'} one")
-        dictionary = model.dictionary
-    else:
-        dictionary = character_dictionary(_corpus_texts(Path(corpus_folder)))
-        model = build_language_model(dictionary, is_forward, hidden_size=settings.hidden_size,
-                                     nlayers=settings.nlayers, embedding_size=settings.embedding_size,
-                                     dropout=settings.dropout)
-    corpus = TextCorpus(corpus_folder, dictionary, forward=is_forward, character_level=True)
     checkpoint = output / "checkpoint.pt"
-    if resume and checkpoint.is_file():
-        trainer = LanguageModelTrainer.load_checkpoint(checkpoint, corpus)
+    if resume:
+        trainer = _resume_trainer(checkpoint, Path(corpus_folder), is_forward)
     else:
-        trainer = LanguageModelTrainer(model, corpus)
+        _clear_previous_run(output)
+        model = _new_or_base_model(Path(corpus_folder), is_forward, settings, base_lm)
+        trainer = LanguageModelTrainer(model, TextCorpus(corpus_folder, model.dictionary, forward=is_forward,
+                                                         character_level=True))
     stopped = False
     try:
         with time_budget(settings.max_minutes):
@@ -205,6 +199,45 @@ def train_language_model(
     except BudgetExpired:  # only when the alarm fired outside the trainer's own handler
         stopped = True
     return _lm_result(output, settings, stopped)
+
+
+#: What a training run leaves in its output folder (the prepared corpus is rewritten separately).
+RUN_FILES = ("best-lm.pt", "checkpoint.pt", "loss.txt", "training.log", "lm-result.json")
+
+
+def _clear_previous_run(output: Path) -> None:
+    """A fresh run must not continue or report an earlier one: remove its model, checkpoint and logs."""
+    for name in RUN_FILES:
+        (output / name).unlink(missing_ok=True)
+
+
+def _new_or_base_model(corpus_folder: Path, is_forward: bool, settings: LMSettings, base_lm: Optional[str]):
+    from ..flair_models import build_language_model, character_dictionary
+
+    if not base_lm:
+        dictionary = character_dictionary(_corpus_texts(corpus_folder))
+        return build_language_model(dictionary, is_forward, hidden_size=settings.hidden_size,
+                                    nlayers=settings.nlayers, embedding_size=settings.embedding_size,
+                                    dropout=settings.dropout)
+    model = load_base_language_model(base_lm)
+    if model.is_forward_lm != is_forward:
+        raise ValueError(f"base LM {base_lm!r} is a {'forward' if model.is_forward_lm else 'backward'} model; "
+                         f"this run trains a {'forward' if is_forward else 'backward'} one")
+    return model
+
+
+def _resume_trainer(checkpoint: Path, corpus_folder: Path, is_forward: bool):
+    """Continue from ``checkpoint.pt``: its model, dictionary, epoch, split and optimizer state."""
+    from flair.models import LanguageModel
+    from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
+
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"nothing to resume: {checkpoint} does not exist (run once without --resume)")
+    model = LanguageModel.load_checkpoint(checkpoint)["model"]
+    if model.is_forward_lm != is_forward:
+        raise ValueError(f"{checkpoint} holds a {'forward' if model.is_forward_lm else 'backward'} model")
+    corpus = TextCorpus(corpus_folder, model.dictionary, forward=is_forward, character_level=True)
+    return LanguageModelTrainer.load_checkpoint(checkpoint, corpus)
 
 
 def _corpus_texts(folder: Path) -> Iterable[str]:
