@@ -161,3 +161,21 @@ def test_rerun_starts_afresh_and_resume_continues(tmp_path):
     result = runner.invoke(app, [str(a) for a in ["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "empty",
                                                   "--paths.train", tmp_path / "t.spacy", "--resume", *TINY_LM]])
     assert result.exit_code == 1 and "nothing to resume" in result.output
+
+
+def test_tagger_with_extra_embeddings_and_no_language_model(tmp_path):
+    """The baselines' embeddings: character and one-hot word embeddings, here without any Flair LM."""
+    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
+    from flair.models import SequenceTagger
+
+    convert_brat_folder(slice_folder("train", 10, tmp_path), tmp_path / "t.spacy", progress=False)
+    invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+            "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
+            "--ner.extra_embeddings", '["char", "onehot"]', *TINY_NER])
+    tagger = SequenceTagger.load(tmp_path / "ner" / "model.pt")
+    kinds = {type(e) for e in tagger.embeddings.embeddings}
+    assert kinds == {CharacterEmbeddings, OneHotEmbeddings}
+    result = runner.invoke(app, [str(a) for a in ["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "x",
+                                                  "--paths.train", tmp_path / "t.spacy", "--paths.dev", "null",
+                                                  "--paths.lm_forward", "null", "--paths.lm_backward", "null"]])
+    assert result.exit_code == 1 and "no embeddings" in result.output

@@ -35,7 +35,7 @@ class NERSettings:
     max_minutes: float = 0.0  # 0: no wall-clock limit
     seed: int = 0
     embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
-    extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot", "word:<gensim .kv file>"
+    extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot"
 
 
 @dataclass
@@ -66,23 +66,22 @@ def read_docs(path: Path, lang: str = "es"):
 
 
 def extra_embedding(spec: str, train_sentences):
-    """One extra Flair embedding from its spec: ``char``, ``onehot`` or ``word:<path to gensim KeyedVectors>``."""
-    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings, WordEmbeddings
+    """One extra Flair embedding from its spec: ``char`` (character BiLSTM) or ``onehot`` (training-data words)."""
+    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
 
     if spec == "char":
-        return CharacterEmbeddings()
-    if spec == "onehot":
-        from flair.datasets import FlairDatapointDataset
-        from flair.data import Corpus
+        from ..flair_models import character_dictionary
 
-        return OneHotEmbeddings.from_corpus(Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
-                                            min_freq=2)
-    if spec.startswith("word:"):
-        path = Path(spec[5:])
-        if not path.is_file():
-            raise FileNotFoundError(f"word embeddings file {path} does not exist (extra embedding {spec!r})")
-        return WordEmbeddings(str(path))
-    raise ValueError(f"unknown extra embedding {spec!r}: use 'char', 'onehot' or 'word:<path>'")
+        # a dictionary from the training text: Flair's default ("common-chars") is downloaded from its hub
+        texts = (token.text for sentence in train_sentences for token in sentence)
+        return CharacterEmbeddings(path_to_char_dict=character_dictionary(texts))
+    if spec == "onehot":
+        from flair.data import Corpus
+        from flair.datasets import FlairDatapointDataset
+
+        return OneHotEmbeddings.from_corpus(
+            Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False), min_freq=2)
+    raise ValueError(f"unknown extra embedding {spec!r}: use 'char' or 'onehot'")
 
 
 def train_ner(
