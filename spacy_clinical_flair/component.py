@@ -131,8 +131,13 @@ class ClinicalFlairNER(Pipe):
         return doc
 
     def pipe(self, stream: Iterable[Doc], *, batch_size: Optional[int] = None) -> Iterator[Doc]:
-        """Predict documents in groups of ``doc_batch_size``, pooling their sentences."""
-        for docs in minibatch(stream, size=batch_size or self.cfg["doc_batch_size"]):
+        """Predict documents in groups, pooling their sentences into one Flair call per group.
+
+        A group holds at most ``doc_batch_size`` documents, or ``batch_size`` when smaller (``nlp.pipe``
+        always passes its own, 1000 by default, so the config key is a cap on memory per round).
+        """
+        cap = self.cfg["doc_batch_size"]
+        for docs in minibatch(stream, size=min(batch_size, cap) if batch_size else cap):
             self.set_annotations(docs, self.predict(docs))
             yield from docs
 

@@ -290,3 +290,16 @@ def test_load_time_config_overrides_are_not_replaced_by_the_saved_state(tmp_path
     ner = loaded.get_pipe("clinical_flair_ner")
     assert ner.cfg["batch_size"] == 3 and ner.cfg["ents_policy"] == "replace" and ner.cfg["device"] == "cpu"
     assert ner.labels == tuple(sorted(LABELS))
+
+
+@pytest.mark.parametrize("pipe_batch,rounds", [(1000, 3), (5, 4)])
+def test_doc_batch_size_caps_documents_per_prediction_round(tiny_tagger_path, monkeypatch, pipe_batch, rounds):
+    """nlp.pipe passes its batch_size (1000 by default) to every component: doc_batch_size=8 must still cap it."""
+    nlp = spacy.blank("es")
+    ner = nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "doc_batch_size": 8})
+    nlp.initialize()
+    calls = []
+    original = ner.tagger.predict
+    monkeypatch.setattr(ner.tagger, "predict", lambda sentences, **kw: calls.append(1) or original(sentences, **kw))
+    docs = list(nlp.pipe(["Fiebre."] * 20, batch_size=pipe_batch))
+    assert len(docs) == 20 and len(calls) == rounds  # 20 docs: 8+8+4, or 5+5+5+5
