@@ -102,6 +102,9 @@ def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Option
             doc_id = f"doc{index:05d}"
         if why:
             report.problems.append(Problem("doc_id", doc_id, None, why))
+        if spans_key is not None and spans_key not in doc.spans:
+            report.problems.append(Problem("missing_span_group", doc_id, None,
+                                           f"the Doc has no span group {spans_key!r}: its .ann was written empty"))
         seen.add(doc_id)
         entities = doc_brat_entities(doc, spans_key)
         write_brat_document(Path(folder), doc_id, doc.text, entities)

@@ -78,3 +78,9 @@ def test_span_ids_that_clash_are_renumbered(nlp):
     doc = nlp("uno dos tres")
     doc.spans["p"] = [Span(doc, 0, 1, "A", span_id="T2"), Span(doc, 1, 2, "B"), Span(doc, 2, 3, "C", span_id="x")]
     assert doc_brat_entities(doc, "p") == [("T2", "A", [(0, 3)]), ("T1", "B", [(4, 7)]), ("T3", "C", [(8, 12)])]
+
+
+def test_missing_span_group_is_reported(nlp, tmp_path):
+    report = export_docs_to_brat([nlp("Fiebre.")], tmp_path, spans_key="brat")
+    assert [p.kind for p in report.problems] == ["missing_span_group"]
+    assert (tmp_path / "doc00000.ann").read_text(encoding="utf-8") == ""
