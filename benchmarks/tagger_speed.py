@@ -1,0 +1,67 @@
+"""Training-step speed of the BiLSTM(-CRF) tagger under different settings, embeddings computed once.
+
+Isolates the cost of the tagger's own forward/backward pass (what dominates training once the static
+Flair embeddings are stored after the first epoch) from the cost of the character LMs.
+
+    python benchmarks/tagger_speed.py TRAIN.spacy LM_FORWARD.pt LM_BACKWARD.pt [--sentences 1500]
+
+Each configuration runs one pass of SGD steps over the same sentences (batch as configured) and
+reports sentences/s; the LM embeddings are computed before timing and stored on the CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import torch
+
+from spacy_clinical_flair.flair_data import docs_to_flair_sentences
+from spacy_clinical_flair.flair_models import build_tagger
+from spacy_clinical_flair.training.ner import read_docs
+
+CONFIGS = {  # name: (hidden_size, use_crf, mini_batch_size)
+    "paper: hidden 256, CRF, batch 32": (256, True, 32),
+    "no CRF (softmax), batch 32": (256, False, 32),
+    "hidden 128, CRF, batch 32": (128, True, 32),
+    "CRF, batch 128": (256, True, 128),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("train", type=Path)
+    parser.add_argument("lm_forward", type=Path)
+    parser.add_argument("lm_backward", type=Path)
+    parser.add_argument("--sentences", type=int, default=1500)
+    args = parser.parse_args()
+    from flair.embeddings import FlairEmbeddings, StackedEmbeddings
+    from flair.training_utils import store_embeddings
+
+    sentences = list(docs_to_flair_sentences(read_docs(args.train)))[: args.sentences]
+    labels = sorted({span.get_label("ner").value for s in sentences for span in s.get_spans("ner")})
+    lms = [FlairEmbeddings(str(args.lm_forward)).lm, FlairEmbeddings(str(args.lm_backward)).lm]
+    start = time.perf_counter()
+    embedder = StackedEmbeddings([FlairEmbeddings(lm) for lm in lms])
+    for i in range(0, len(sentences), 64):
+        embedder.embed(sentences[i:i + 64])
+        store_embeddings(sentences[i:i + 64], "cpu")
+    print(f"{len(sentences)} sentences, {len(labels)} labels ({4 * len(labels) + 1} BIOES tags + start/stop); "
+          f"embedding them once: {time.perf_counter() - start:.1f} s; torch threads {torch.get_num_threads()}")
+    for name, (hidden, crf, batch) in CONFIGS.items():
+        torch.manual_seed(0)
+        tagger = build_tagger(labels, lms, hidden_size=hidden, use_crf=crf)
+        tagger.train()
+        optimizer = torch.optim.SGD(tagger.parameters(), lr=0.1)
+        start = time.perf_counter()
+        for i in range(0, len(sentences), batch):
+            optimizer.zero_grad()
+            loss, count = tagger.forward_loss(sentences[i:i + batch])
+            loss.backward()
+            optimizer.step()
+        seconds = time.perf_counter() - start
+        print(f"{name:36} {len(sentences) / seconds:8.1f} sentences/s ({seconds:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()
