@@ -159,7 +159,8 @@ def test_rerun_starts_afresh_and_resume_continues(tmp_path):
     assert LanguageModel.load_language_model(tmp_path / "lm" / "best-lm.pt").hidden_size == 24
     assert "epoch   2" in (tmp_path / "lm" / "loss.txt").read_text(encoding="utf-8")
     result = runner.invoke(app, [str(a) for a in ["train-lm", REPO / "configs/lm_demo.cfg", tmp_path / "empty",
-                                                  "--paths.train", tmp_path / "t.spacy", "--resume", *TINY_LM]])
+                                                  "--paths.train", tmp_path / "t.spacy", "--paths.dev", "null",
+                                                  "--resume", *TINY_LM]])
     assert result.exit_code == 1 and "nothing to resume" in result.output
 
 
