@@ -180,3 +180,21 @@ def test_tagger_with_extra_embeddings_and_no_language_model(tmp_path):
                                                   "--paths.train", tmp_path / "t.spacy", "--paths.dev", "null",
                                                   "--paths.lm_forward", "null", "--paths.lm_backward", "null"]])
     assert result.exit_code == 1 and "no embeddings" in result.output
+
+
+def test_a_label_only_in_dev_does_not_break_dev_evaluation(tmp_path, nlp):
+    """Real corpora have labels that occur only in dev (MEDDOCAN: ID_EMPLEO_PERSONAL_SANITARIO)."""
+    from spacy.tokens import DocBin
+
+    convert_brat_folder(slice_folder("train", 8, tmp_path), tmp_path / "t.spacy", progress=False)
+    convert_brat_folder(slice_folder("dev", 3, tmp_path), tmp_path / "d.spacy", progress=False)
+    dev = list(DocBin().from_disk(tmp_path / "d.spacy").get_docs(nlp.vocab))
+    first = dev[0].ents[0]
+    dev[0].ents = [spacy.tokens.Span(dev[0], first.start, first.end, label="SOLO_EN_DEV"), *dev[0].ents[1:]]
+    DocBin(docs=dev, store_user_data=True).to_disk(tmp_path / "d.spacy")
+    for crf in ("true", "false"):
+        invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / f"ner-{crf}", "--paths.train", tmp_path / "t.spacy",
+                "--paths.dev", tmp_path / "d.spacy", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
+                "--ner.extra_embeddings", '["onehot"]', "--ner.use_crf", crf, *TINY_NER])
+        result = json.loads((tmp_path / f"ner-{crf}" / "ner-result.json").read_text())
+        assert "SOLO_EN_DEV" in result["labels"] and result["epochs"] == 2 and result["dev_f1"] is not None

@@ -107,7 +107,9 @@ def train_ner(
         raise ValueError("the training data has no sentences")
     corpus = Corpus(train=FlairDatapointDataset(train), dev=FlairDatapointDataset(dev) if dev else None,
                     test=None, sample_missing_splits=False)
-    labels = corpus.make_label_dictionary("ner", add_unk=False).get_items()
+    # labels of train *and* dev: a label seen only in dev (MEDDOCAN has one) would otherwise crash Flair's
+    # dev evaluation with an unknown tag; the tagger just never learns to predict it
+    labels = sorted({span.get_label("ner").value for sentence in (*train, *dev) for span in sentence.get_spans("ner")})
     if not labels:
         raise ValueError("the training data has no entities (doc.ents is empty in every document)")
     lms = [_load_lm(path) for path in language_models]
