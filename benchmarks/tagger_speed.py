@@ -18,7 +18,7 @@ import torch
 
 from spacy_clinical_flair.flair_data import docs_to_flair_sentences
 from spacy_clinical_flair.flair_models import build_tagger
-from spacy_clinical_flair.training.ner import read_docs
+from spacy_clinical_flair.docs import read_docbin
 
 CONFIGS = {  # name: (hidden_size, use_crf, mini_batch_size)
     "paper: hidden 256, CRF, batch 32": (256, True, 32),
@@ -38,7 +38,7 @@ def main() -> None:
     from flair.embeddings import FlairEmbeddings, StackedEmbeddings
     from flair.training_utils import store_embeddings
 
-    sentences = list(docs_to_flair_sentences(read_docs(args.train)))[: args.sentences]
+    sentences = list(docs_to_flair_sentences(read_docbin(args.train)))[: args.sentences]
     labels = sorted({span.get_label("ner").value for s in sentences for span in s.get_spans("ner")})
     lms = [FlairEmbeddings(str(args.lm_forward)).lm, FlairEmbeddings(str(args.lm_backward)).lm]
     start = time.perf_counter()

@@ -23,17 +23,13 @@ def fail(message: str) -> None:
 
 
 def read_docbin(path: Path, lang: str) -> Iterator:
-    """Docs of a ``.spacy`` file, with a clear error for a missing or unreadable file."""
-    import spacy
-    from spacy.tokens import DocBin
+    """Docs of a ``.spacy`` file; a missing or unreadable file ends the command with its error."""
+    from .docs import read_docbin as read
 
-    if not path.is_file():
-        fail(f"{path} does not exist; pass a .spacy file written by 'convert' or 'spacy convert'")
     try:
-        docbin = DocBin().from_disk(path)
-    except Exception as err:  # DocBin raises various errors for non-DocBin bytes
-        fail(f"{path} is not a readable spaCy DocBin ({type(err).__name__}: {err})")
-    return docbin.get_docs(spacy.blank(lang).vocab)
+        return read(path, lang)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
 
 
 @app.command("convert")
@@ -175,14 +171,16 @@ def train_ner_command(
     """Train the BiLSTM-CRF tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
     --section.key value arguments override the config."""
     from .training.config import settings_from
-    from .training.ner import NERSettings, read_docs, train_ner
+    from .docs import read_docbin as read_docs
+    from .training.ner import NERSettings, train_ner
 
     cfg = _load_config(config, ctx)
     try:
         settings = settings_from(cfg, "ner", NERSettings)
         lang = cfg["data"].get("lang", "es")
         dev_path = cfg["paths"].get("dev")
-        result = train_ner(read_docs(cfg["paths"]["train"], lang), read_docs(dev_path, lang) if dev_path else [],
+        result = train_ner(list(read_docs(cfg["paths"]["train"], lang)),
+                           list(read_docs(dev_path, lang)) if dev_path else [],
                            [Path(cfg["data"][k]) for k in ("lm_forward", "lm_backward") if cfg["data"].get(k)],
                            output_dir, settings)
     except (FileNotFoundError, ValueError) as err:

@@ -4,12 +4,14 @@ The text is tokenised by the pipeline's tokenizer; wherever an entity edge falls
 token, the token is split there (and counted). ``doc.ents`` gets the flattened entities,
 ``doc.spans["brat"]`` every original entity (fragments share the entity's label and carry its
 BRAT id as ``span.id_``), ``doc.user_data["doc_id"]`` the document id, and sentence boundaries
-come from :class:`~spacy_clinical_flair.sentences.ClinicalSentencizer`.
+come from :class:`~spacy_clinical_flair.sentences.ClinicalSentencizer`. :func:`read_docbin` is the one
+reader of ``.spacy`` files that the CLI and the training code share.
 """
 from __future__ import annotations
 
 import bisect
-from typing import Callable, Iterable, List, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, List, Sequence, Tuple
 
 import numpy
 from spacy.attrs import IDX, LENGTH
@@ -21,6 +23,22 @@ from .flatten import FlatSpan
 BRAT_SPANS_KEY = "brat"
 #: ``doc.user_data`` key of the document id (the ``.txt`` path relative to the corpus folder).
 DOC_ID_KEY = "doc_id"
+
+
+def read_docbin(path, lang: str = "es") -> Iterator[Doc]:
+    """The Docs of a ``.spacy`` file; a missing or unreadable file is an error that says what to do."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist; pass a .spacy file written by "
+                                "'python -m spacy_clinical_flair convert' or 'spacy convert'")
+    try:
+        docbin = DocBin().from_disk(path)
+    except Exception as err:  # DocBin raises various errors for non-DocBin bytes
+        raise ValueError(f"{path} is not a readable spaCy DocBin ({type(err).__name__}: {err})") from err
+    return docbin.get_docs(spacy.blank(lang).vocab)
 
 
 def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Optional, Sequence
 
+from ..tagger_io import looks_like_path
 from .budget import BudgetExpired, time_budget
 
 
@@ -74,16 +75,11 @@ class LMCorpusTooSmall(ValueError):
 
 def gather_texts(spacy_files: Sequence[Path] = (), text_dirs: Sequence[Path] = (), lang: str = "es") -> List[str]:
     """Document texts from ``.spacy`` files and every ``.txt`` file under the text folders."""
-    import spacy
-    from spacy.tokens import DocBin
+    from ..docs import read_docbin
 
     texts: List[str] = []
-    vocab = spacy.blank(lang).vocab if spacy_files else None
     for path in spacy_files:
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"LM text source {path} does not exist (expected a .spacy file)")
-        texts.extend(doc.text for doc in DocBin().from_disk(path).get_docs(vocab))
+        texts.extend(doc.text for doc in read_docbin(path, lang))
     for folder in text_dirs:
         folder = Path(folder)
         if not folder.is_dir():
@@ -156,7 +152,7 @@ def load_base_language_model(base: str):
     path = Path(base).expanduser()
     if path.is_file():
         return LanguageModel.load_language_model(path, has_decoder=True)
-    if base.endswith((".pt", ".bin")) or "/" in base:
+    if looks_like_path(base):
         raise FileNotFoundError(f"base LM file {base!r} does not exist")
     from flair.embeddings import FlairEmbeddings
 

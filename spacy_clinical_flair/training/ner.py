@@ -54,17 +54,6 @@ class NERResult:
     settings: dict = field(default_factory=dict)
 
 
-def read_docs(path: Path, lang: str = "es"):
-    """The Docs of a ``.spacy`` file, with a clear error when it is missing."""
-    import spacy
-    from spacy.tokens import DocBin
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; create it with 'python -m spacy_clinical_flair convert'")
-    return list(DocBin().from_disk(path).get_docs(spacy.blank(lang).vocab))
-
-
 def extra_embedding(spec: str, train_sentences):
     """One extra Flair embedding from its spec: ``char`` (character BiLSTM) or ``onehot`` (training-data words)."""
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
