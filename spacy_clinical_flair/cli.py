@@ -188,7 +188,8 @@ def train_ner_command(
     _write_result(output_dir / "ner-result.json", result)
     typer.echo(f"training data: {result.train_sentences} sentences, {result.train_entities} entities; "
                f"{result.entities_left_out} entities left out (they cross a sentence boundary)")
-    typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | best dev F1 {result.dev_f1} | "
+    best = f"best dev F1 {result.dev_f1} (epoch {result.best_epoch})" if result.best_epoch else "no dev evaluation"
+    typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | {best} | "
                f"{result.epochs} epochs in {result.seconds:.0f} s")
     if result.epochs == 0:
         typer.secho("warning: no epoch finished within ner.max_minutes; model.pt is the state at the interruption, "

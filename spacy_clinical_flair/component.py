@@ -8,12 +8,15 @@
   sentence context is set per document, so nothing leaks from one document into the next.
 * The tagger is loaded by ``initialize()`` (from config ``model``) or ``from_disk()`` (from the
   pipeline folder), never by the constructor; it is saved inside the pipeline by ``to_disk()``.
+* ``model`` may name several taggers (an ensemble): each predicts every sentence and an entity is
+  kept when ``min_votes`` of them (default: a strict majority) predicted exactly it
+  (:mod:`spacy_clinical_flair.ensemble`).
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import srsly
 from spacy.language import Language
@@ -22,6 +25,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import filter_spans, minibatch
 
 from .device import resolve_device
+from .ensemble import Prediction, majority, vote
 from .flair_data import SentenceTokens, sentence_tokens, to_flair_sentence
 from .tagger_io import entity_labels, load_tagger, tagger_from_bytes, tagger_to_bytes
 
@@ -34,10 +38,13 @@ SCORES_EXTENSION = "clinical_flair_scores"
 #: Span extension giving the component's confidence for a span it predicted (None otherwise).
 SCORE_EXTENSION = "clinical_flair_score"
 MODEL_FILE = "model.pt"
+#: File name of ensemble member ``i`` inside the component folder (a single tagger is ``model.pt``).
+MEMBER_FILE = "model-{}.pt"
 CFG_FILE = "cfg"
 
-#: (first token, end token, label, score) of one predicted entity.
-Prediction = Tuple[int, int, str, float]
+#: A model source in the config: one path (or hub name), or a list of them for an ensemble. (Spelt out in
+#: the signatures spaCy validates, since pydantic cannot resolve this alias there.)
+ModelSource = Union[str, List[str], None]
 
 
 def _span_score(span: Span) -> Optional[float]:
@@ -55,9 +62,9 @@ class ClinicalFlairNER(Pipe):
     """Named-entity recognition with a Flair SequenceTagger, as a spaCy pipeline component."""
 
     def __init__(
-        self, vocab, name: str = "clinical_flair_ner", *, model: Optional[str] = None, batch_size: int = 32,
+        self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = None, batch_size: int = 32,
         doc_batch_size: int = 128, device: str = "auto", ents_policy: str = "keep", spans_key: Optional[str] = None,
-        max_sentence_tokens: int = 250, torch_threads: int = 0, scorer: Optional[Callable] = None,
+        max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, scorer: Optional[Callable] = None,
     ) -> None:
         if ents_policy not in ENTS_POLICIES:
             raise ValueError(f"ents_policy must be one of {ENTS_POLICIES}, got {ents_policy!r}")
@@ -65,15 +72,17 @@ class ClinicalFlairNER(Pipe):
                            ("max_sentence_tokens", max_sentence_tokens)):
             if value < 1:
                 raise ValueError(f"{key} must be at least 1, got {value}")
+        if min_votes < 0:
+            raise ValueError(f"min_votes must be 0 (a strict majority) or a number of models, got {min_votes}")
         self.vocab = vocab
         self.name = name
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {
             "model": model, "batch_size": batch_size, "doc_batch_size": doc_batch_size, "device": device,
             "ents_policy": ents_policy, "spans_key": spans_key, "max_sentence_tokens": max_sentence_tokens,
-            "torch_threads": torch_threads, "labels": [],
+            "torch_threads": torch_threads, "min_votes": min_votes, "labels": [],
         }
-        self.tagger: Optional["SequenceTagger"] = None
+        self.taggers: List["SequenceTagger"] = []
         self._device = None
 
     # ------------------------------------------------------------------ the model
@@ -84,45 +93,65 @@ class ClinicalFlairNER(Pipe):
         return tuple(self.cfg["labels"])
 
     @property
+    def tagger(self) -> Optional["SequenceTagger"]:
+        """The tagger (the first one of an ensemble); None before loading."""
+        return self.taggers[0] if self.taggers else None
+
+    @property
     def is_loaded(self) -> bool:
-        return self.tagger is not None
+        return bool(self.taggers)
 
     def initialize(self, get_examples: Optional[Callable] = None, *, nlp: Optional[Language] = None,
-                   model: Optional[str] = None) -> None:
-        """Load the tagger from ``model`` (or the config's ``model``): a ``.pt`` path or a hub name.
+                   model: Union[str, List[str], None] = None) -> None:
+        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``.pt`` path or hub name, or a list.
 
         A component that already holds a tagger (e.g. loaded from disk) keeps it when no model is named.
         """
-        if model is None and self.tagger is not None:
+        if model is None and self.taggers:
             return
-        source = model or self.cfg["model"]
-        if source is None:
+        sources = model_sources(model if model is not None else self.cfg["model"])
+        if not sources:
             raise ValueError(f"'{self.name}' has no tagger: set config 'model' to the path of a trained Flair "
-                             "SequenceTagger .pt file, or pass initialize(model=...)")
-        self.set_tagger(load_tagger(str(source)))
-        self.cfg["model"] = str(source)
+                             "SequenceTagger .pt file (or a list of them for an ensemble), or pass "
+                             "initialize(model=...)")
+        self.set_taggers([load_tagger(source) for source in sources])
+        self.cfg["model"] = sources[0] if len(sources) == 1 else sources
 
     def set_tagger(self, tagger: "SequenceTagger") -> None:
         """Use ``tagger`` (already loaded) for prediction; moves it to the configured device."""
+        self.set_taggers([tagger])
+
+    def set_taggers(self, taggers: Sequence["SequenceTagger"]) -> None:
+        """Use ``taggers`` (already loaded; several make an ensemble) for prediction, on the configured device."""
         import torch
 
+        if not taggers:
+            raise ValueError("set_taggers needs at least one tagger")
+        min_votes = self.cfg["min_votes"]
+        if min_votes > len(taggers):
+            raise ValueError(f"min_votes is {min_votes} but there are only {len(taggers)} tagger(s); "
+                             "lower min_votes (0 means a strict majority)")
+        if len({tagger.tag_type for tagger in taggers}) > 1:
+            raise ValueError("the ensemble's taggers predict different tag types: "
+                             f"{sorted({tagger.tag_type for tagger in taggers})}")
         if self.cfg["torch_threads"]:
             torch.set_num_threads(self.cfg["torch_threads"])
         self._device = resolve_device(self.cfg["device"])
-        tagger.eval()
-        self.tagger = tagger.to(self._device)
-        self.cfg["labels"] = list(entity_labels(tagger))
+        for tagger in taggers:
+            tagger.eval()
+        self.taggers = [tagger.to(self._device) for tagger in taggers]
+        self.cfg["labels"] = sorted({label for tagger in taggers for label in entity_labels(tagger)})
         self._loaded_pid = os.getpid()
 
-    def _require_tagger(self) -> "SequenceTagger":
-        if self.tagger is None:
-            if self.cfg["model"] is None:
+    def _require_taggers(self) -> List["SequenceTagger"]:
+        if not self.taggers:
+            if not model_sources(self.cfg["model"]):
                 raise ValueError(f"'{self.name}' has no tagger yet: call nlp.initialize() with config 'model' set to "
                                  "a trained Flair SequenceTagger .pt file, or load a saved pipeline")
             self.initialize()
         if self._pid_changed():
             self._adopt_new_process()
-        return self.tagger
+        return self.taggers
 
     # ------------------------------------------------------------------ prediction
 
@@ -147,7 +176,7 @@ class ClinicalFlairNER(Pipe):
         import torch
         from flair.data import Sentence
 
-        tagger = self._require_tagger()
+        taggers = self._require_taggers()
         units: List[Tuple[int, SentenceTokens, Any]] = []
         for doc_index, doc in enumerate(docs):
             doc_units = [(doc_index, tokens, to_flair_sentence(tokens))
@@ -156,16 +185,30 @@ class ClinicalFlairNER(Pipe):
             # per document first, so no context crosses from one document into another
             Sentence.set_context_for_sentences([sentence for _, _, sentence in doc_units])
             units.extend(doc_units)
-        predictions: List[List[Prediction]] = [[] for _ in docs]
         if not units:
-            return predictions
+            return [[] for _ in docs]
         flair.device = self._device  # Flair moves its batches to this global device
-        with torch.inference_mode():
-            tagger.predict([sentence for _, _, sentence in units], mini_batch_size=self.cfg["batch_size"],
-                           label_name=tagger.tag_type, embedding_storage_mode="none")
+        sentences = [sentence for _, _, sentence in units]
+        members: List[List[List[Prediction]]] = []
+        for index, tagger in enumerate(taggers):
+            label_name = f"{tagger.tag_type}-{index}"  # each member writes its own label layer
+            with torch.inference_mode():
+                tagger.predict(sentences, mini_batch_size=self.cfg["batch_size"], label_name=label_name,
+                               embedding_storage_mode="none")
+            members.append(self._read_predictions(units, len(docs), label_name))
+        if len(members) == 1:
+            return members[0]
+        min_votes = self.cfg["min_votes"] or majority(len(members))
+        return [vote([member[i] for member in members], min_votes) for i in range(len(docs))]
+
+    @staticmethod
+    def _read_predictions(units: Sequence[Tuple[int, SentenceTokens, Any]], n_docs: int,
+                          label_name: str) -> List[List[Prediction]]:
+        """The spans Flair wrote under ``label_name``, as spaCy token offsets per document, in token order."""
+        predictions: List[List[Prediction]] = [[] for _ in range(n_docs)]
         for doc_index, tokens, sentence in units:
-            for span in sentence.get_spans(tagger.tag_type):
-                label = span.get_label(tagger.tag_type)
+            for span in sentence.get_spans(label_name):
+                label = span.get_label(label_name)
                 first = tokens.token_indices[span.tokens[0].idx - 1]
                 last = tokens.token_indices[span.tokens[-1].idx - 1]
                 predictions[doc_index].append((first, last + 1, label.value, float(label.score)))
@@ -205,32 +248,59 @@ class ClinicalFlairNER(Pipe):
     # ------------------------------------------------------------------ serialisation
 
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
-        """Write ``cfg`` and the tagger's weights (``model.pt``) into the component's folder."""
+        """Write ``cfg`` and the weights into the component's folder: ``model.pt``, or ``model-0.pt``,
+        ``model-1.pt``, ... for an ensemble."""
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        tagger = self._require_tagger()
+        taggers = self._require_taggers()
+        for old in [path / MODEL_FILE, *path.glob(MEMBER_FILE.format("*"))]:
+            old.unlink(missing_ok=True)
         srsly.write_json(path / CFG_FILE, self.cfg)
-        (path / MODEL_FILE).write_bytes(tagger_to_bytes(tagger))
+        names = [MODEL_FILE] if len(taggers) == 1 else [MEMBER_FILE.format(i) for i in range(len(taggers))]
+        for name, tagger in zip(names, taggers):
+            (path / name).write_bytes(tagger_to_bytes(tagger))
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
-        """Restore the tagger saved by :meth:`to_disk` (the original ``model`` path is not needed)."""
+        """Restore the tagger(s) saved by :meth:`to_disk` (the original ``model`` paths are not needed)."""
         path = Path(path)
-        model_file = path / MODEL_FILE
-        if not model_file.is_file():
-            raise FileNotFoundError(f"{model_file} is missing: the pipeline folder has no tagger for '{self.name}'. "
-                                    "Save it again with nlp.to_disk() after the component was initialised")
+        files = saved_model_files(path)
+        if not files:
+            raise FileNotFoundError(f"{path / MODEL_FILE} is missing: the pipeline folder has no tagger for "
+                                    f"'{self.name}'. Save it again with nlp.to_disk() after the component was "
+                                    "initialised")
         # runtime settings (device, batch sizes, policy) come from the pipeline's config.cfg, which the user
         # may override at load time; the folder's cfg is a record of the saved state, not re-applied
-        self.set_tagger(tagger_from_bytes(model_file.read_bytes()))
+        self.set_taggers([tagger_from_bytes(file.read_bytes()) for file in files])
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg, "model": tagger_to_bytes(self._require_tagger())})
+        return srsly.msgpack_dumps({"cfg": self.cfg,
+                                    "models": [tagger_to_bytes(tagger) for tagger in self._require_taggers()]})
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
         data = srsly.msgpack_loads(bytes_data)
-        self.set_tagger(tagger_from_bytes(data["model"]))  # as from_disk: the config is not re-applied
+        blobs = data["models"] if "models" in data else [data["model"]]
+        self.set_taggers([tagger_from_bytes(blob) for blob in blobs])  # as from_disk: the config is not re-applied
         return self
+
+
+def model_sources(model: ModelSource) -> List[str]:
+    """The config's ``model`` as a list of sources (empty when unset)."""
+    if model is None:
+        return []
+    if isinstance(model, str):
+        return [model] if model else []
+    return [str(source) for source in model]
+
+
+def saved_model_files(folder: Path) -> List[Path]:
+    """The weight files :meth:`ClinicalFlairNER.to_disk` wrote: ``model.pt``, or the members in order."""
+    if (folder / MODEL_FILE).is_file():
+        return [folder / MODEL_FILE]
+    members = []
+    while (folder / MEMBER_FILE.format(len(members))).is_file():
+        members.append(folder / MEMBER_FILE.format(len(members)))
+    return members
 
 
 def merge_keeping_existing(existing: Sequence[Span], predicted: Sequence[Span]) -> List[Span]:
@@ -254,16 +324,18 @@ def merge_keeping_existing(existing: Sequence[Span], predicted: Sequence[Span]) 
         "spans_key": None,
         "max_sentence_tokens": 250,
         "torch_threads": 0,
+        "min_votes": 0,
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_clinical_flair_ner(
-    nlp: Language, name: str, model: Optional[str], batch_size: int, doc_batch_size: int, device: str,
-    ents_policy: str, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int,
+    nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
+    ents_policy: str, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
     scorer: Optional[Callable],
 ) -> ClinicalFlairNER:
     """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
     return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,
                             device=device, ents_policy=ents_policy, spans_key=spans_key,
-                            max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads, scorer=scorer)
+                            max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads,
+                            min_votes=min_votes, scorer=scorer)

@@ -135,12 +135,13 @@ def test_fine_tuning_a_local_base_lm_and_direction_mismatch(tmp_path):
 
 def test_loss_table_when_no_epoch_finished(tmp_path):
     """A budget that ends inside the first epoch leaves Flair's loss.tsv empty: no crash, no epochs, no dev F1."""
-    from spacy_clinical_flair.training.ner import _best_dev_f1, _loss_table
+    from spacy_clinical_flair.training.ner import _best_dev_epoch, _loss_table
 
     (tmp_path / "loss.tsv").write_text("", encoding="utf-8")
-    assert _loss_table(tmp_path) == [] and _best_dev_f1([]) is None
-    (tmp_path / "loss.tsv").write_text("EPOCH\tDEV_F1\n1\t0.25\n2\t0.5\n3\t0.4\n", encoding="utf-8")
-    assert len(_loss_table(tmp_path)) == 3 and _best_dev_f1(_loss_table(tmp_path)) == 0.5
+    assert _loss_table(tmp_path) == [] and _best_dev_epoch([]) == (None, None)
+    (tmp_path / "loss.tsv").write_text("EPOCH\tDEV_F1\n1\t0.25\n2\t0.5\n3\t0.4\n4\t0.5\n", encoding="utf-8")
+    # the best F1 is 0.5, first reached in epoch 2 (epoch 4 ties it later)
+    assert len(_loss_table(tmp_path)) == 4 and _best_dev_epoch(_loss_table(tmp_path)) == (2, 0.5)
 
 
 def test_rerun_starts_afresh_and_resume_continues(tmp_path):

@@ -7,11 +7,13 @@ learning rate) and logs the loss and dev F1 of every epoch.
 """
 from __future__ import annotations
 
+import json
+import random
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from .budget import time_budget
 
@@ -32,9 +34,16 @@ class NERSettings:
     patience: int = 3
     min_learning_rate: float = 0.0001
     train_with_dev: bool = False
+    # an earlier run's ner-result.json: train on train+dev for as many epochs as that run's best dev epoch
+    epochs_from: str = ""
     max_minutes: float = 0.0  # 0: no wall-clock limit
     seed: int = 0
+    # >= 0: pool the train and dev documents, shuffle them with this seed and cut a new dev set of
+    # dev_fraction of them (ensemble members trained on different random splits); -1 keeps the given split
+    split_seed: int = -1
+    dev_fraction: float = 0.1
     embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
+    precompute_embeddings: bool = True  # embed every sentence once, sorted by length, before the first epoch
     extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot"
 
 
@@ -52,6 +61,31 @@ class NERResult:
     train_entities: int = 0
     entities_left_out: int = 0  # entities crossing a sentence boundary cannot be tagged
     settings: dict = field(default_factory=dict)
+    best_epoch: Optional[int] = None  # the epoch with the best dev F1 (None without dev evaluation)
+
+
+def resplit_documents(train_docs: Sequence, dev_docs: Sequence, seed: int, dev_fraction: float) -> Tuple[list, list]:
+    """A new random train/dev split of the documents of both: ``dev_fraction`` of them (at least one) for dev."""
+    if not 0 < dev_fraction < 1:
+        raise ValueError(f"dev_fraction must be between 0 and 1 (exclusive), got {dev_fraction}")
+    documents = [*train_docs, *dev_docs]
+    if len(documents) < 2:
+        raise ValueError(f"a new train/dev split needs at least 2 documents, got {len(documents)}")
+    random.Random(seed).shuffle(documents)
+    n_dev = min(len(documents) - 1, max(1, round(len(documents) * dev_fraction)))
+    return documents[n_dev:], documents[:n_dev]
+
+
+def epochs_from_result(path: Path) -> int:
+    """The best dev epoch an earlier ``train-ner`` run recorded in its ``ner-result.json``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: run train-ner with a dev set first (ner.epochs_from)")
+    result = json.loads(path.read_text(encoding="utf-8"))
+    if not result.get("best_epoch"):
+        raise ValueError(f"{path} records no best dev epoch (that run had no dev evaluation or no finished "
+                         "epoch); ner.epochs_from needs a run that evaluated on dev")
+    return int(result["best_epoch"])
 
 
 def extra_embedding(spec: str, train_sentences):
@@ -68,8 +102,11 @@ def extra_embedding(spec: str, train_sentences):
         from flair.data import Corpus
         from flair.datasets import FlairDatapointDataset
 
-        return OneHotEmbeddings.from_corpus(
-            Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False), min_freq=2)
+        from ..tagger_io import quiet_flair
+
+        with quiet_flair():  # Flair logs the whole vocabulary
+            return OneHotEmbeddings.from_corpus(
+                Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False), min_freq=2)
     raise ValueError(f"unknown extra embedding {spec!r}: use 'char' or 'onehot'")
 
 
@@ -87,6 +124,11 @@ def train_ner(
     from ..flair_models import build_tagger
 
     flair.set_seed(settings.seed)
+    if settings.split_seed >= 0:
+        train_docs, dev_docs = resplit_documents(train_docs, dev_docs, settings.split_seed, settings.dev_fraction)
+    max_epochs, with_dev = settings.max_epochs, settings.train_with_dev
+    if settings.epochs_from:
+        max_epochs, with_dev = epochs_from_result(Path(settings.epochs_from)), True
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     train_report, dev_report = FlairDataReport(), FlairDataReport()
@@ -111,10 +153,12 @@ def train_ner(
     trainer = ModelTrainer(tagger, corpus)
     start = time.perf_counter()
     with time_budget(settings.max_minutes):
+        if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
+            precompute_static_embeddings(tagger.embeddings, [*train, *dev], settings.mini_batch_size * 4)
         trainer.train(
             output / "flair", learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
-            max_epochs=settings.max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
-            min_learning_rate=settings.min_learning_rate, train_with_dev=settings.train_with_dev or not dev,
+            max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
+            min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev or not dev,
             embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True,
             create_file_logs=True, use_final_model_for_eval=False)
     seconds = time.perf_counter() - start
@@ -123,10 +167,38 @@ def train_ner(
         chosen = output / "flair" / "final-model.pt"
     shutil.copyfile(chosen, output / "model.pt")
     table = _loss_table(output / "flair")
-    return NERResult(output / "model.pt", _best_dev_f1(table), len(table), seconds, list(labels), len(train),
+    best_epoch, best_f1 = _best_dev_epoch(table)
+    return NERResult(output / "model.pt", best_f1, len(table), seconds, list(labels), len(train),
                      len(dev), train_report.entities,
                      train_report.entities_crossing_sentences + dev_report.entities_crossing_sentences,
-                     asdict(settings))
+                     asdict(settings), best_epoch)
+
+
+def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: int = 128) -> None:
+    """Embed ``sentences`` once with every static (not fine-tuned) Flair LM embedding in ``embeddings``.
+
+    Flair's trainer embeds each mini-batch in random order, so every batch pads its characters to its
+    longest sentence. Embedding length-sorted batches up front and keeping the vectors on the tokens
+    (``embeddings_storage_mode`` ``cpu``) does the same work about 3x faster; the trainer then finds
+    the vectors in place and reuses them (trainable embeddings are still computed per batch).
+    Each token keeps a copy of its vector, not Flair's view into the whole batch's states.
+    """
+    import torch
+    from flair.embeddings import FlairEmbeddings
+
+    parts = getattr(embeddings, "embeddings", [embeddings])
+    static = [e for e in parts if isinstance(e, FlairEmbeddings) and not e.fine_tune]
+    ordered = sorted(sentences, key=lambda sentence: len(sentence.to_original_text()))
+    with torch.no_grad():  # not inference_mode: the tagger later backpropagates through layers fed by these
+        for embedding in static:
+            for i in range(0, len(ordered), batch_size):
+                batch = ordered[i:i + batch_size]
+                embedding.embed(batch)
+                for sentence in batch:
+                    for token in sentence:
+                        # Flair keeps a view into the LM's [characters x batch x hidden] states per token, which
+                        # holds every character's state in memory (8x more on MEDDOCAN); keep a copy instead
+                        token.set_embedding(embedding.name, token.get_embedding([embedding.name]).to("cpu", copy=True))
 
 
 def _load_lm(path: Path):
@@ -148,6 +220,9 @@ def _loss_table(folder: Path) -> List[dict]:
     return [dict(zip(header, row)) for row in rows]
 
 
-def _best_dev_f1(table: List[dict]) -> Optional[float]:
-    values = [float(row["DEV_F1"]) for row in table if row.get("DEV_F1") not in (None, "", "_")]
-    return max(values) if values else None
+def _best_dev_epoch(table: List[dict]) -> Tuple[Optional[int], Optional[float]]:
+    """(epoch, dev F1) of the best dev F1 in the loss table; the first such epoch on ties. (None, None) without."""
+    scored = [(int(row["EPOCH"]), float(row["DEV_F1"])) for row in table if row.get("DEV_F1") not in (None, "", "_")]
+    if not scored:
+        return None, None
+    return max(scored, key=lambda item: (item[1], -item[0]))

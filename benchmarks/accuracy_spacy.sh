@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# spaCy's own NER baseline for benchmarks/accuracy.md: `spacy init config -l es -p ner -o efficiency`,
+# `spacy train` on the same .spacy files as the Clinical Flair recipe, stopped by `timeout` after
+# MINUTES of wall clock (model-best is kept), then `spacy evaluate` on the test split.
+#
+#   bash benchmarks/accuracy_spacy.sh DATA_DIR MINUTES SEED OUT
+#
+# DATA_DIR holds train.spacy, dev.spacy and test.spacy (from `python -m spacy_clinical_flair convert`).
+# Writes OUT/test.json (spacy evaluate) and OUT/seconds (training wall clock).
+set -euo pipefail
+data=${1:?usage: accuracy_spacy.sh DATA_DIR MINUTES SEED OUT}
+minutes=${2:?MINUTES}
+seed=${3:?SEED}
+out=${4:?OUT}
+mkdir -p "$out"
+python -m spacy init config "$out/spacy-ner.cfg" -l es -p ner -o efficiency --force >/dev/null
+start=$(date +%s)
+timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/model" \
+  --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" \
+  >"$out/train.log" 2>&1 || [ $? -eq 124 ]
+echo $(( $(date +%s) - start )) >"$out/seconds"
+python -m spacy evaluate "$out/model/model-best" "$data/test.spacy" --output "$out/test.json" >/dev/null
+python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"spacy seed $seed: P {m['ents_p']:.4f} R {m['ents_r']:.4f} F1 {m['ents_f']:.4f}\")" "$out/test.json"
