@@ -1,8 +1,8 @@
 """spacy-clinical-flair: Flair character-LM sequence taggers in spaCy for clinical NER.
 
 Importing the package registers the spaCy factories (``clinical_sentencizer``,
-``clinical_flair_ner``); spaCy also finds them through the ``spacy_factories`` entry points
-without an import.
+``clinical_flair_ner``) and the tokenizer ``clinical_flair.tokenizer.v1``; spaCy also finds them
+through the ``spacy_factories`` / ``spacy_tokenizers`` entry points without an import.
 """
 from .component import ClinicalFlairNER
 from .brat import BratDocument, BratEntity, Problem, parse_ann, read_brat_document, read_brat_folder
@@ -11,6 +11,7 @@ from .docs import BRAT_SPANS_KEY, DOC_ID_KEY
 from .export import export_docs_to_brat
 from .flatten import flatten_entities
 from .sentences import ClinicalSentencizer
+from .tokenizer import blank_pipeline, create_clinical_tokenizer
 
 __version__ = "0.1.0"
 
@@ -25,6 +26,8 @@ __all__ = [
     "Problem",
     "convert_brat_folder",
     "export_docs_to_brat",
+    "blank_pipeline",
+    "create_clinical_tokenizer",
     "flatten_entities",
     "iter_brat_folder_docs",
     "parse_ann",

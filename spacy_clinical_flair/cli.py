@@ -40,6 +40,9 @@ def convert_command(
     discontinuous: str = typer.Option(
         "skip", help="Discontinuous entities with a real gap: 'skip' keeps them only in doc.spans['brat']; "
         "'cover' puts their covering span in doc.ents."),
+    tokenizer: str = typer.Option(
+        "clinical", help="'clinical' (spaCy's plus splits such as 'H.' -> 'H' '.', 'Edad:62' -> 'Edad' ':' '62'; "
+        "what configs/pipeline.cfg uses) or 'default' (spaCy's own). Use the pipeline's tokenizer."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write the summary as JSON to this file."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
     show_problems: int = typer.Option(20, help="How many individual problems to print (all are in --report)."),
@@ -49,6 +52,10 @@ def convert_command(
     from .convert import convert_brat_folder
     from .flatten import DISCONTINUOUS_POLICIES
 
+    from .tokenizer import TOKENIZERS
+
+    if tokenizer not in TOKENIZERS:
+        fail(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, not {tokenizer!r}")
     if discontinuous not in DISCONTINUOUS_POLICIES:
         fail(f"--discontinuous must be one of {', '.join(DISCONTINUOUS_POLICIES)}, not {discontinuous!r}")
     if not input_dir.is_dir():
@@ -58,7 +65,7 @@ def convert_command(
     if not find_brat_files(input_dir)[0]:
         fail(f"no .txt files found under {input_dir}")
     _, result = convert_brat_folder(input_dir, output, lang=_checked_lang(lang), discontinuous=discontinuous,
-                                    progress=progress)
+                                    progress=progress, tokenizer=tokenizer)
     typer.echo(result.summary())
     for problem in result.problems[:show_problems]:
         typer.echo(f"  {problem}")
@@ -108,7 +115,7 @@ def _overrides(ctx: typer.Context) -> dict:
     from spacy.cli._util import parse_config_overrides
 
     try:
-        return parse_config_overrides(ctx.args)
+        return parse_config_overrides(list(ctx.args))  # it consumes the list it is given
     except SystemExit:
         fail(f"could not read the config overrides {' '.join(ctx.args)!r}: use --section.key value")
 
@@ -127,9 +134,12 @@ def train_lm_command(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for the corpus, checkpoints and best-lm.pt."),
-    direction: str = typer.Option("forward", help="'forward' or 'backward'."),
+    direction: str = typer.Option(
+        "forward", help="'forward', 'backward', or 'both': two processes side by side, writing OUTPUT_DIR/forward "
+        "and OUTPUT_DIR/backward (on 2 cores about 1.3x the characters per second of one after the other)."),
     resume: bool = typer.Option(False, "--resume/--no-resume",
                                 help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
+    threads: int = typer.Option(0, min=0, help="Torch threads (0: torch's default; with 'both': half the cores each)."),
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra --section.key value
     arguments override the config, like spacy train."""
@@ -137,9 +147,16 @@ def train_lm_command(
     from .training.lm import (LMCorpusSettings, LMCorpusTooSmall, LMSettings, check_corpus_fits, gather_texts,
                               prepare_lm_corpus, train_language_model)
 
-    if direction not in ("forward", "backward"):
-        fail(f"--direction must be 'forward' or 'backward', not {direction!r}")
-    cfg = _load_config(config, ctx)
+    if direction not in ("forward", "backward", "both"):
+        fail(f"--direction must be 'forward', 'backward' or 'both', not {direction!r}")
+    cfg = _load_config(config, ctx)  # checked here first, so 'both' fails before starting anything
+    if direction == "both":
+        _train_both_directions(config, output_dir, resume, threads, ctx.args)
+        return
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
     try:
         corpus_cfg = cfg["corpus"]
         corpus_settings = settings_from(cfg, "corpus", LMCorpusSettings,
@@ -160,6 +177,37 @@ def train_lm_command(
     typer.echo(f"{direction} LM: {result.model_path} | best valid perplexity {result.best_valid_perplexity} | "
                f"test perplexity {result.test_perplexity} | splits evaluated {result.epochs_logged}"
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
+
+
+def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads: int, overrides: List[str]) -> None:
+    """Run ``train-lm`` forward and backward as two processes at once, each with its share of the cores."""
+    import os
+    import subprocess
+    import sys
+
+    threads = threads or max(1, (os.cpu_count() or 2) // 2)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    runs = {}
+    for direction in ("forward", "backward"):
+        log = output_dir / f"train-lm-{direction}.log"
+        command = [sys.executable, "-m", "spacy_clinical_flair", "train-lm", str(config), str(output_dir / direction),
+                   "--direction", direction, "--threads", str(threads), "--resume" if resume else "--no-resume",
+                   *overrides]
+        with log.open("w", encoding="utf-8") as handle:
+            runs[direction] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT), log)
+    typer.echo(f"training the forward and backward LMs side by side, {threads} thread(s) each; logs: "
+               + ", ".join(str(log) for _, log in runs.values()))
+    failed = []
+    for direction, (process, log) in runs.items():
+        code = process.wait()
+        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        if code != 0:
+            failed.append(direction)
+            typer.secho("\n".join(lines[-5:]), err=True)
+        else:
+            typer.echo(next((line for line in reversed(lines) if line.startswith(f"{direction} LM:")), ""))
+    if failed:
+        fail(f"the {' and '.join(failed)} LM training failed (see the lines above and its log)")
 
 
 @app.command("train-ner", context_settings=OVERRIDES)

@@ -17,6 +17,7 @@ from .brat import BratDocument, Problem, find_brat_files, read_brat_document
 from .docs import build_doc
 from .flatten import INVALID, OUTCOMES, flatten_entities
 from .sentences import ClinicalSentencizer
+from .tokenizer import blank_pipeline
 
 PathLike = Union[str, Path]
 
@@ -126,13 +127,15 @@ def brat_document_to_doc(
 
 def iter_brat_folder_docs(
     folder: PathLike, report: ConversionReport, nlp: Optional[Language] = None, lang: str = "es",
-    discontinuous: str = "skip", progress: Optional[bool] = None,
+    discontinuous: str = "skip", progress: Optional[bool] = None, tokenizer: str = "clinical",
 ) -> Iterator[Doc]:
     """Yield one Doc per ``.txt`` file under ``folder``, counting everything in ``report``.
 
-    ``progress=None`` shows a progress bar only on a terminal; ``True``/``False`` force it.
+    The Docs are tokenised by ``nlp`` when given, else by a blank ``lang`` pipeline with the
+    ``clinical`` or spaCy's ``default`` tokenizer (:mod:`spacy_clinical_flair.tokenizer`); use the one
+    the pipeline will use. ``progress=None`` shows a progress bar only on a terminal.
     """
-    nlp = nlp or spacy.blank(lang)
+    nlp = nlp or blank_pipeline(lang, tokenizer)
     files, folder_problems = find_brat_files(Path(folder))
     report.problems.extend(folder_problems)
     sentencizer = ClinicalSentencizer()
@@ -144,12 +147,13 @@ def iter_brat_folder_docs(
 
 def convert_brat_folder(
     folder: PathLike, output: Optional[PathLike] = None, lang: str = "es", discontinuous: str = "skip",
-    progress: Optional[bool] = None,
+    progress: Optional[bool] = None, tokenizer: str = "clinical",
 ) -> tuple[DocBin, ConversionReport]:
     """Convert a BRAT folder to a DocBin (written to ``output`` when given) and its report."""
     report = ConversionReport()
     docbin = DocBin(store_user_data=True)
-    for doc in iter_brat_folder_docs(folder, report, lang=lang, discontinuous=discontinuous, progress=progress):
+    for doc in iter_brat_folder_docs(folder, report, lang=lang, discontinuous=discontinuous, progress=progress,
+                                     tokenizer=tokenizer):
         docbin.add(doc)
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)

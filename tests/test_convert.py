@@ -37,14 +37,15 @@ def tricky_folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def convert(folder):
+def convert(folder, tokenizer="clinical"):
     report = ConversionReport()
-    docs = {doc.user_data["doc_id"]: doc for doc in iter_brat_folder_docs(folder, report, progress=False)}
+    docs = {doc.user_data["doc_id"]: doc
+            for doc in iter_brat_folder_docs(folder, report, progress=False, tokenizer=tokenizer)}
     return docs, report
 
 
 def test_tokens_are_split_at_entity_edges(tricky_folder):
-    docs, report = convert(tricky_folder)
+    docs, report = convert(tricky_folder, tokenizer="default")
     doc = docs["a/split"]
     assert doc.text == TEXT_SPLIT
     assert [t.text for t in doc] == ["Hepatitis", "C", ".", "Y", "hipo", "tiroid", "ismo", "."]
@@ -52,6 +53,14 @@ def test_tokens_are_split_at_entity_edges(tricky_folder):
     assert [(s.text, s.label_, s.id_) for s in doc.spans["brat"]] == [
         ("Hepatitis C", "ENFERMEDAD", "T1"), ("tiroid", "ANATOMIA", "T2")]
     assert report.tokens_split == 2 + 1  # these two, and "\ufeffFiebre" in c/bom
+
+
+def test_the_clinical_tokenizer_needs_fewer_splits(tricky_folder):
+    """It splits 'C.' itself, so only 'hipotiroidismo' and the BOM token need the converter."""
+    docs, report = convert(tricky_folder)
+    assert [t.text for t in docs["a/split"]] == ["Hepatitis", "C", ".", "Y", "hipo", "tiroid", "ismo", "."]
+    assert [(e.text, e.label_) for e in docs["a/split"].ents] == [("Hepatitis C", "ENFERMEDAD"), ("tiroid", "ANATOMIA")]
+    assert report.tokens_split == 2
 
 
 def test_flattening_outcomes_and_span_group(tricky_folder):

@@ -43,6 +43,7 @@ class LMSettings:
     max_epochs: int = 1000
     max_minutes: float = 0.0  # 0: no wall-clock limit
     checkpoint: bool = True  # write checkpoint.pt after each split, so training can be resumed
+    seed: int = 0  # random initialisation and batch order of a fresh run
 
 
 @dataclass
@@ -181,7 +182,10 @@ def train_language_model(
     if resume:
         trainer = _resume_trainer(checkpoint, Path(corpus_folder), is_forward)
     else:
+        import flair
+
         _clear_previous_run(output)
+        flair.set_seed(settings.seed)
         model = _new_or_base_model(Path(corpus_folder), is_forward, settings, base_lm)
         trainer = LanguageModelTrainer(model, TextCorpus(corpus_folder, model.dictionary, forward=is_forward,
                                                          character_level=True))
