@@ -140,6 +140,10 @@ def train_lm_command(
     resume: bool = typer.Option(False, "--resume/--no-resume",
                                 help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
     threads: int = typer.Option(0, min=0, help="Torch threads (0: torch's default; with 'both': half the cores each)."),
+    base_forward: Optional[str] = typer.Option(
+        None, help="Base LM to fine-tune when training the forward LM (overrides [lm] base; 'null': from scratch)."),
+    base_backward: Optional[str] = typer.Option(
+        None, help="Base LM to fine-tune when training the backward LM (overrides [lm] base; 'null': from scratch)."),
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra --section.key value
     arguments override the config, like spacy train."""
@@ -150,9 +154,12 @@ def train_lm_command(
     if direction not in ("forward", "backward", "both"):
         fail(f"--direction must be 'forward', 'backward' or 'both', not {direction!r}")
     cfg = _load_config(config, ctx)  # checked here first, so 'both' fails before starting anything
+    bases = {"forward": base_forward, "backward": base_backward}
     if direction == "both":
-        _train_both_directions(config, output_dir, resume, threads, ctx.args)
+        _train_both_directions(config, output_dir, resume, threads, bases, ctx.args)
         return
+    base = bases[direction] if bases[direction] is not None else cfg["lm"].get("base")
+    base = None if base in (None, "", "null") else base
     if threads:
         import torch
 
@@ -170,7 +177,7 @@ def train_lm_command(
                    f"split(s), {info.valid_chars} valid, {info.test_chars} test")
         check_corpus_fits(info, lm_settings)
         result = train_language_model(output_dir / "corpus", output_dir, direction == "forward", lm_settings,
-                                      base_lm=cfg["lm"].get("base"), resume=resume)
+                                      base_lm=base, resume=resume)
     except (FileNotFoundError, LMCorpusTooSmall, ValueError, RuntimeError) as err:
         fail(str(err))
     _write_result(output_dir / "lm-result.json", result)
@@ -179,7 +186,8 @@ def train_lm_command(
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
 
 
-def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads: int, overrides: List[str]) -> None:
+def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads: int, bases: dict,
+                           overrides: List[str]) -> None:
     """Run ``train-lm`` forward and backward as two processes at once, each with its share of the cores."""
     import os
     import subprocess
@@ -192,7 +200,7 @@ def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads
         log = output_dir / f"train-lm-{direction}.log"
         command = [sys.executable, "-m", "spacy_clinical_flair", "train-lm", str(config), str(output_dir / direction),
                    "--direction", direction, "--threads", str(threads), "--resume" if resume else "--no-resume",
-                   *overrides]
+                   *([f"--base-{direction}", bases[direction]] if bases[direction] is not None else []), *overrides]
         with log.open("w", encoding="utf-8") as handle:
             runs[direction] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT), log)
     typer.echo(f"training the forward and backward LMs side by side, {threads} thread(s) each; logs: "
