@@ -6,13 +6,15 @@
 #
 # DATA_DIR holds train.spacy, dev.spacy, test.spacy. Phases: `train-lm configs/lm_cpu.cfg --direction both`
 # for LM_SHARE (default 0.4) of MINUTES, then `train-ner configs/ner_cpu.cfg` for whatever is left
-# (less a margin for loading the data and saving the model). Extra arguments override the NER config
+# (less a margin for starting Python; train-ner's budget covers reading and embedding the data). Extra arguments override the NER config
 # (ablations). Environment:
 #   REUSE_LM=DIR   use the LMs of an earlier run (DIR/lm/{forward,backward}/best-lm.pt) and give the
 #                  tagger what that run left it (MINUTES - DIR/lm-seconds): same budget, no LM retraining
 #   NO_LM=1        no LMs at all: the tagger gets the whole budget (pass extra embeddings)
 #   MEMBERS=K      an ensemble of K taggers, each on its own random train/dev split (split_seed = member),
 #                  sharing the tagger budget equally; assembled as one component with a majority vote
+#   PIPELINE_TOKENIZER=default   assemble the pipeline with spaCy's own tokenizer instead of the clinical
+#                  one (give it a DATA_DIR converted with --tokenizer default too)
 # Writes OUT/test.json (spacy evaluate), OUT/seconds (total training wall clock), OUT/lm-seconds.
 set -euo pipefail
 data=${1:?usage: accuracy_recipe.sh DATA_DIR MINUTES SEED OUT [overrides]}
@@ -22,7 +24,7 @@ out=${4:?OUT}
 shift 4
 lm_share=${LM_SHARE:-0.4}
 members=${MEMBERS:-1}
-margin_s=30
+margin_s=20  # python start-up and imports before train-ner's own budget starts
 mkdir -p "$out"
 calc() { python -c "print(round($1, 2))"; }
 
@@ -60,6 +62,9 @@ if [ -n "${REUSE_LM:-}" ]; then reused=$lm_seconds; fi  # the reused LMs' time c
 total=$(( $(date +%s) - start + reused ))
 echo "$total" >"$out/seconds"
 model_list=$(IFS=,; echo "[${models[*]}]")
-python -m spacy assemble configs/pipeline.cfg "$out/pipeline" --components.clinical_flair_ner.model "$model_list" >/dev/null 2>&1
+assemble_args=()
+if [ "${PIPELINE_TOKENIZER:-clinical}" = default ]; then assemble_args=(--nlp.tokenizer.@tokenizers spacy.Tokenizer.v1); fi
+python -m spacy assemble configs/pipeline.cfg "$out/pipeline" --components.clinical_flair_ner.model "$model_list" \
+  "${assemble_args[@]}" >"$out/assemble.log" 2>&1
 python -m spacy evaluate "$out/pipeline" "$data/test.spacy" --output "$out/test.json" >/dev/null
 python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"recipe seed $seed ($total s): P {m['ents_p']:.4f} R {m['ents_r']:.4f} F1 {m['ents_f']:.4f}\")" "$out/test.json"

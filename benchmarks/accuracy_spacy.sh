@@ -6,6 +6,8 @@
 #   bash benchmarks/accuracy_spacy.sh DATA_DIR MINUTES SEED OUT
 #
 # DATA_DIR holds train.spacy, dev.spacy and test.spacy (from `python -m spacy_clinical_flair convert`).
+# spaCy re-tokenises the text with its own tokenizer, so the converter's tokenizer does not matter here.
+# SPACY_TOKENIZER=clinical trains spaCy with this package's clinical tokenizer instead of its own.
 # Writes OUT/test.json (spacy evaluate) and OUT/seconds (training wall clock).
 set -euo pipefail
 data=${1:?usage: accuracy_spacy.sh DATA_DIR MINUTES SEED OUT}
@@ -15,8 +17,10 @@ out=${4:?OUT}
 mkdir -p "$out"
 python -m spacy init config "$out/spacy-ner.cfg" -l es -p ner -o efficiency --force >/dev/null
 start=$(date +%s)
+tokenizer_args=()
+if [ "${SPACY_TOKENIZER:-default}" = clinical ]; then tokenizer_args=(--nlp.tokenizer.@tokenizers clinical_flair.tokenizer.v1); fi
 timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/model" \
-  --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" \
+  --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${tokenizer_args[@]}" \
   >"$out/train.log" 2>&1 || [ $? -eq 124 ]
 echo $(( $(date +%s) - start )) >"$out/seconds"
 python -m spacy evaluate "$out/model/model-best" "$data/test.spacy" --output "$out/test.json" >/dev/null

@@ -25,6 +25,8 @@ CONFIGS = {  # name: (hidden_size, use_crf, mini_batch_size)
     "no CRF (softmax), batch 32": (256, False, 32),
     "hidden 128, CRF, batch 32": (128, True, 32),
     "CRF, batch 128": (256, True, 128),
+    "no CRF, hidden 128, batch 32": (128, False, 32),
+    "no CRF, batch 64": (256, False, 64),
 }
 
 
@@ -34,6 +36,7 @@ def main() -> None:
     parser.add_argument("lm_forward", type=Path)
     parser.add_argument("lm_backward", type=Path)
     parser.add_argument("--sentences", type=int, default=1500)
+    parser.add_argument("--only", default="", help="run only the configurations whose name contains this")
     args = parser.parse_args()
     from flair.embeddings import FlairEmbeddings, StackedEmbeddings
     from flair.training_utils import store_embeddings
@@ -49,6 +52,8 @@ def main() -> None:
     print(f"{len(sentences)} sentences, {len(labels)} labels ({4 * len(labels) + 1} BIOES tags + start/stop); "
           f"embedding them once: {time.perf_counter() - start:.1f} s; torch threads {torch.get_num_threads()}")
     for name, (hidden, crf, batch) in CONFIGS.items():
+        if args.only not in name:
+            continue
         torch.manual_seed(0)
         tagger = build_tagger(labels, lms, hidden_size=hidden, use_crf=crf)
         tagger.train()

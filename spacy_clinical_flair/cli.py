@@ -230,6 +230,9 @@ def train_ner_command(
     from .docs import read_docbin as read_docs
     from .training.ner import NERSettings, train_ner
 
+    import time
+
+    started_at = time.perf_counter()  # ner.max_minutes covers reading the data too
     cfg = _load_config(config, ctx)
     try:
         settings = settings_from(cfg, "ner", NERSettings)
@@ -238,7 +241,7 @@ def train_ner_command(
         result = train_ner(list(read_docs(cfg["paths"]["train"], lang)),
                            list(read_docs(dev_path, lang)) if dev_path else [],
                            [Path(cfg["data"][k]) for k in ("lm_forward", "lm_backward") if cfg["data"].get(k)],
-                           output_dir, settings)
+                           output_dir, settings, started_at=started_at)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     _write_result(output_dir / "ner-result.json", result)

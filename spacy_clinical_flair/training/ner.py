@@ -112,9 +112,15 @@ def extra_embedding(spec: str, train_sentences):
 
 def train_ner(
     train_docs: Sequence, dev_docs: Sequence, language_models: Sequence[Path], output: Path,
-    settings: NERSettings = NERSettings(),
+    settings: NERSettings = NERSettings(), started_at: Optional[float] = None,
 ) -> NERResult:
-    """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.pt``."""
+    """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.pt``.
+
+    ``settings.max_minutes`` counts from ``started_at`` (a ``time.perf_counter()`` value; default: now),
+    so a caller that read the documents first can include that time: preparing the data, the
+    embeddings and the model all come out of the same budget as the epochs.
+    """
+    started_at = time.perf_counter() if started_at is None else started_at
     import flair
     from flair.data import Corpus
     from flair.datasets import FlairDatapointDataset
@@ -152,7 +158,7 @@ def train_ner(
                           locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers)
     trainer = ModelTrainer(tagger, corpus)
     start = time.perf_counter()
-    with time_budget(settings.max_minutes):
+    with time_budget(_remaining_minutes(settings.max_minutes, started_at)):
         if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
             precompute_static_embeddings(tagger.embeddings, [*train, *dev], settings.mini_batch_size * 4)
         trainer.train(
@@ -199,6 +205,13 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
                         # Flair keeps a view into the LM's [characters x batch x hidden] states per token, which
                         # holds every character's state in memory (8x more on MEDDOCAN); keep a copy instead
                         token.set_embedding(embedding.name, token.get_embedding([embedding.name]).to("cpu", copy=True))
+
+
+def _remaining_minutes(max_minutes: float, started_at: float) -> float:
+    """What is left of a ``max_minutes`` budget (0: none set); at least a second, so one step can run."""
+    if max_minutes <= 0:
+        return 0.0
+    return max(1 / 60, max_minutes - (time.perf_counter() - started_at) / 60)
 
 
 def _load_lm(path: Path):
