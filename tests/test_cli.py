@@ -60,6 +60,8 @@ def test_convert_prints_problems_with_file_and_line(tmp_path):
     (["convert", str(SAMPLE / "dev"), "out.json"], "should end in .spacy"),
     (["convert", str(SAMPLE / "dev"), "out.spacy", "--discontinuous", "merge"], "--discontinuous must be one of"),
     (["convert", str(SAMPLE / "dev"), "out.spacy", "--lang", "xx-nope"], "unknown spaCy language code"),
+    (["convert", str(SAMPLE / "dev"), "out.spacy", "--tokenizer", "whitespace"], "--tokenizer must be one of"),
+    (["train-lm", "configs/lm_cpu.cfg", "out", "--direction", "sideways"], "--direction must be"),
     (["export-brat", "/no/such.spacy", "out"], "does not exist"),
 ])
 def test_bad_input_gives_a_clear_error(args, message, tmp_path, monkeypatch):
