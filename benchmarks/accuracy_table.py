@@ -3,7 +3,8 @@
     python benchmarks/accuracy_table.py benchmarks/out/acc
 
 Reads RUN/test.json (spacy evaluate) and RUN/seconds of every run folder: spacy-seedN, recipe-seedN
-and ablation-* ; prints strict micro P/R/F1 per run, then mean and sample standard deviation per system.
+and ablation-* ; prints strict micro P/R/F1 per run, mean and sample standard deviation per system,
+and per-label F1 of spacy-seed1 and recipe-seed1.
 """
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ def load(folder: Path) -> Dict[str, float]:
     return {"p": metrics["ents_p"], "r": metrics["ents_r"], "f": metrics["ents_f"], "seconds": seconds}
 
 
+def per_label(root: Path, runs: List[str]) -> None:
+    """Per-label strict F1 of the given runs side by side (labels by test frequency of the first run)."""
+    tables = {run: json.loads((root / run / "test.json").read_text())["ents_per_type"] for run in runs}
+    labels = sorted({label for table in tables.values() for label in table})
+    print("\n| label | " + " | ".join(runs) + " |\n|---|" + "---|" * len(runs))
+    for label in labels:
+        print(f"| {label} | " + " | ".join(f"{tables[run].get(label, {}).get('f', 0.0):.3f}" for run in runs) + " |")
+
+
 def main(root: Path) -> None:
     runs = {p.name: load(p) for p in sorted(root.iterdir()) if (p / "test.json").is_file()}
     print("| run | train wall clock (s) | P | R | F1 |\n|---|---|---|---|---|")
@@ -32,6 +42,9 @@ def main(root: Path) -> None:
             sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
             print(f"| {system} | {len(scores)} | {statistics.mean(scores):.4f} | {sd:.4f} | "
                   f"{min(scores):.4f}–{max(scores):.4f} |")
+    pair = [name for name in ("spacy-seed1", "recipe-seed1") if name in runs]
+    if pair:
+        per_label(root, pair)
 
 
 if __name__ == "__main__":
