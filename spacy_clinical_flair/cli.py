@@ -205,6 +205,12 @@ def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads
             runs[direction] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT), log)
     typer.echo(f"training the forward and backward LMs side by side, {threads} thread(s) each; logs: "
                + ", ".join(str(log) for _, log in runs.values()))
+    try:
+        _report_progress(runs)
+    finally:  # Ctrl-C (or any error) here must not leave the two trainings running
+        for process, _ in runs.values():
+            if process.poll() is None:
+                process.terminate()
     failed = []
     for direction, (process, log) in runs.items():
         code = process.wait()
@@ -216,6 +222,25 @@ def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads
             typer.echo(next((line for line in reversed(lines) if line.startswith(f"{direction} LM:")), ""))
     if failed:
         fail(f"the {' and '.join(failed)} LM training failed (see the lines above and its log)")
+
+
+def _report_progress(runs: dict, every_seconds: float = 30.0) -> None:
+    """Until both processes end, print each one's newest end-of-split line (validation perplexity) as it appears."""
+    import time
+
+    shown = {direction: "" for direction in runs}
+    last_report = time.monotonic()
+    while any(process.poll() is None for process, _ in runs.values()):
+        time.sleep(0.5)
+        if time.monotonic() - last_report < every_seconds:
+            continue
+        last_report = time.monotonic()
+        for direction, (_, log) in runs.items():
+            lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                     if "end of split" in line]
+            if lines and lines[-1] != shown[direction]:
+                shown[direction] = lines[-1]
+                typer.echo(f"{direction}: {lines[-1][lines[-1].index('end of split'):].strip()}")
 
 
 @app.command("train-ner", context_settings=OVERRIDES)

@@ -142,3 +142,24 @@ def test_both_directions_report_a_failing_run(tmp_path):
         "train-lm", REPO / "configs/lm_cpu.cfg", tmp_path / "lm", "--direction", "both", "--paths.train",
         tmp_path / "t.spacy", "--paths.dev", "null", "--base-forward", tmp_path / "nope.pt", *TINY_LM]])
     assert result.exit_code == 1 and "forward" in result.output and "failed" in result.output
+
+
+def test_side_by_side_training_reports_each_directions_progress(tmp_path, capsys):
+    from spacy_clinical_flair.cli import _report_progress
+
+    class Finishing:  # a process that is running for its first two polls
+        def __init__(self):
+            self.polls = 0
+
+        def poll(self):
+            self.polls += 1
+            return None if self.polls <= 2 else 0
+
+    logs = {}
+    for direction, ppl in (("forward", "9.5"), ("backward", "8.25")):
+        logs[direction] = tmp_path / f"{direction}.log"
+        logs[direction].write_text(f"noise\n| end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl {ppl}\n")
+    _report_progress({d: (Finishing(), log) for d, log in logs.items()}, every_seconds=0)
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["forward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 9.5",
+                   "backward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 8.25"]
