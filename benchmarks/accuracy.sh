@@ -33,8 +33,8 @@ for phase in $phases; do
       for seed in 1 2 3; do bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$out/recipe-seed$seed"; done ;;
     ablations)
       lm="$out/recipe-seed1"  # its LMs and their training time are reused: same budget for every tagger
+      REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-onehot" --ner.extra_embeddings '["onehot"]'
       REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-train-only" --ner.train_with_dev false
-      REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-no-onehot" --ner.extra_embeddings '[]'
       REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-crf" --ner.use_crf true
       REUSE_LM=$lm PIPELINE_TOKENIZER=default bash "$here/accuracy_recipe.sh" "$data-default" "$minutes" 1 "$out/ablation-default-tokenizer"
       REUSE_LM=$lm MEMBERS=3 bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-ensemble3"
