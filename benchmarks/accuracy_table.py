@@ -3,7 +3,7 @@
     python benchmarks/accuracy_table.py benchmarks/out/acc
 
 Reads RUN/test.json (spacy evaluate) and RUN/seconds of every run folder: spacy-seedN, recipe-seedN
-and ablation-* ; prints strict micro P/R/F1 per run, mean and sample standard deviation per system,
+recipe-onehot-seedN (the first version of the recipe) and ablation-* ; prints strict micro P/R/F1 per run, mean and sample standard deviation per system,
 and per-label F1 of spacy-seed1 and recipe-seed1.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main(root: Path) -> None:
     for name, m in runs.items():
         print(f"| {name} | {m['seconds']} | {m['p']:.4f} | {m['r']:.4f} | {m['f']:.4f} |")
     print("\n| system | seeds | F1 mean | F1 sd | F1 min–max |\n|---|---|---|---|---|")
-    for system in ("spacy", "recipe"):
+    for system in ("spacy", "recipe", "recipe-onehot"):
         scores: List[float] = [m["f"] for name, m in runs.items() if name.startswith(f"{system}-seed")]
         if scores:
             sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
