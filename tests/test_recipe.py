@@ -163,3 +163,26 @@ def test_side_by_side_training_reports_each_directions_progress(tmp_path, capsys
     out = capsys.readouterr().out.splitlines()
     assert out == ["forward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 9.5",
                    "backward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 8.25"]
+
+
+def test_extra_embeddings_survive_saving_and_loading(tmp_path):
+    """One-hot before char used to come back permuted from a saved tagger (a Flair naming quirk)."""
+    import torch
+    from flair.data import Sentence
+    from flair.models import SequenceTagger
+
+    from spacy_clinical_flair.flair_models import build_tagger
+    from spacy_clinical_flair.training.ner import extra_embeddings
+
+    train = [Sentence("Paciente de 45 años con fiebre .".split()), Sentence("Juan Pérez García ingresó .".split())]
+    tagger = build_tagger(["X"], [], hidden_size=8, use_crf=False,
+                          extra_embeddings=extra_embeddings(["onehot", "char"], train * 2))
+    tagger.save(tmp_path / "t.pt")
+    loaded = SequenceTagger.load(str(tmp_path / "t.pt"))
+    vectors = []
+    for model in (tagger, loaded):
+        model.eval()
+        sentence = Sentence("Juan Pérez García ingresó .".split())
+        model.embeddings.embed(sentence)
+        vectors.append(torch.cat([token.get_embedding(model.embeddings.get_names()) for token in sentence]))
+    assert torch.allclose(vectors[0], vectors[1])
