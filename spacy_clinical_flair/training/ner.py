@@ -215,7 +215,7 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
                 for sentence in batch:
                     for token in sentence:
                         # Flair keeps a view into the LM's [characters x batch x hidden] states per token, which
-                        # holds every character's state in memory (8x more on MEDDOCAN); keep a copy instead
+                        # holds every character's state in memory (6.8 GB on MEDDOCAN); keep a copy instead
                         token.set_embedding(embedding.name, token.get_embedding([embedding.name]).to("cpu", copy=True))
 
 
