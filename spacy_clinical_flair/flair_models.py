@@ -48,9 +48,14 @@ def build_tagger(
     """A BiLSTM(-CRF) SequenceTagger over stacked Flair embeddings of ``language_models``.
 
     ``labels`` are entity types without prefixes; the tagger predicts them in BIOES.
+    One-hot word embeddings always go last in the stack: Flair's ``StackedEmbeddings`` prefixes each
+    member's name with its position ("0-one-hot-text"), a saved ``OneHotEmbeddings`` comes back without
+    it ("one-hot-text"), and token vectors are concatenated in name order. Anywhere but last, the one-hot
+    part changes places after loading and the tagger reads scrambled inputs (F1 0 on MEDDOCAN); last, its
+    unprefixed name still sorts last.
     """
     from flair.data import Dictionary
-    from flair.embeddings import FlairEmbeddings, StackedEmbeddings
+    from flair.embeddings import FlairEmbeddings, OneHotEmbeddings, StackedEmbeddings
     from flair.models import SequenceTagger
 
     tag_dictionary = Dictionary(add_unk=False)
@@ -58,6 +63,7 @@ def build_tagger(
         tag_dictionary.add_item(label)
     tag_dictionary.span_labels = True  # so the tagger encodes the labels as BIOES tags
     embeddings = [FlairEmbeddings(lm) for lm in language_models] + list(extra_embeddings or [])
+    embeddings.sort(key=lambda embedding: isinstance(embedding, OneHotEmbeddings))  # stable: others keep order
     stacked = embeddings[0] if len(embeddings) == 1 else StackedEmbeddings(embeddings)
     return SequenceTagger(hidden_size=hidden_size, embeddings=stacked, tag_dictionary=tag_dictionary,
                           tag_type=tag_type, tag_format="BIOES", use_crf=use_crf, rnn_layers=rnn_layers,

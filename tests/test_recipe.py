@@ -172,11 +172,11 @@ def test_extra_embeddings_survive_saving_and_loading(tmp_path):
     from flair.models import SequenceTagger
 
     from spacy_clinical_flair.flair_models import build_tagger
-    from spacy_clinical_flair.training.ner import extra_embeddings
+    from spacy_clinical_flair.training.ner import extra_embedding
 
     train = [Sentence("Paciente de 45 años con fiebre .".split()), Sentence("Juan Pérez García ingresó .".split())]
     tagger = build_tagger(["X"], [], hidden_size=8, use_crf=False,
-                          extra_embeddings=extra_embeddings(["onehot", "char"], train * 2))
+                          extra_embeddings=[extra_embedding(spec, train * 2) for spec in ("onehot", "char")])
     tagger.save(tmp_path / "t.pt")
     loaded = SequenceTagger.load(str(tmp_path / "t.pt"))
     vectors = []

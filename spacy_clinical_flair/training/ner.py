@@ -110,18 +110,6 @@ def extra_embedding(spec: str, train_sentences):
     raise ValueError(f"unknown extra embedding {spec!r}: use 'char' or 'onehot'")
 
 
-def extra_embeddings(specs: Sequence[str], train_sentences) -> list:
-    """The extra embeddings of ``specs``, one-hot last.
-
-    Flair's ``StackedEmbeddings`` prefixes each member's name with its position ("0-one-hot-text"), and a
-    saved ``OneHotEmbeddings`` comes back without it ("one-hot-text"). Token vectors are concatenated in
-    name order, so a one-hot embedding anywhere but last changes places after loading and the tagger
-    reads scrambled inputs (F1 0 on MEDDOCAN). Last, its unprefixed name still sorts last.
-    """
-    ordered = sorted(specs, key=lambda spec: spec == "onehot")  # stable: the others keep their order
-    return [extra_embedding(spec, train_sentences) for spec in ordered]
-
-
 def train_ner(
     train_docs: Sequence, dev_docs: Sequence, language_models: Sequence[Path], output: Path,
     settings: NERSettings = NERSettings(), started_at: Optional[float] = None,
@@ -162,7 +150,7 @@ def train_ner(
     if not labels:
         raise ValueError("the training data has no entities (doc.ents is empty in every document)")
     lms = [_load_lm(path) for path in language_models]
-    extras = extra_embeddings(settings.extra_embeddings, train)
+    extras = [extra_embedding(spec, train) for spec in settings.extra_embeddings]
     if not lms and not extras:
         raise ValueError("no embeddings: give forward/backward LM files and/or extra embeddings")
     tagger = build_tagger(labels, lms, hidden_size=settings.hidden_size, use_crf=settings.use_crf,
