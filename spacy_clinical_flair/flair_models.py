@@ -16,15 +16,24 @@ if TYPE_CHECKING:
 BASE_CHARACTERS = " \n" + "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;:-()/%"
 
 
-def character_dictionary(texts: Iterable[str] = ()) -> "Dictionary":
-    """A Flair character dictionary with ``<unk>``, the base characters and those of ``texts``."""
+def character_dictionary(texts: Iterable[str] = (), min_count: int = 1) -> "Dictionary":
+    """A Flair character dictionary with ``<unk>``, the base characters and those of ``texts``.
+
+    Characters seen fewer than ``min_count`` times in ``texts`` are left out (they map to ``<unk>``,
+    which then gets trained on them, so characters a later corpus brings are not random inputs).
+    """
+    from collections import Counter
+
     from flair.data import Dictionary
 
+    counts: Counter = Counter()
+    for text in texts:
+        counts.update(text)
     dictionary = Dictionary(add_unk=True)
     for char in BASE_CHARACTERS:
         dictionary.add_item(char)
-    for text in texts:
-        for char in text:
+    for char, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        if count >= min_count:
             dictionary.add_item(char)
     return dictionary
 

@@ -44,6 +44,8 @@ class LMSettings:
     max_minutes: float = 0.0  # 0: no wall-clock limit
     checkpoint: bool = True  # write checkpoint.pt after each split, so training can be resumed
     seed: int = 0  # random initialisation and batch order of a fresh run
+    # from scratch: characters seen fewer times in the text map to <unk> (so <unk> is trained for new text)
+    min_char_count: int = 1
 
 
 @dataclass
@@ -215,7 +217,7 @@ def _new_or_base_model(corpus_folder: Path, is_forward: bool, settings: LMSettin
     from ..flair_models import build_language_model, character_dictionary
 
     if not base_lm:
-        dictionary = character_dictionary(_corpus_texts(corpus_folder))
+        dictionary = character_dictionary(_corpus_texts(corpus_folder), min_count=settings.min_char_count)
         return build_language_model(dictionary, is_forward, hidden_size=settings.hidden_size,
                                     nlayers=settings.nlayers, embedding_size=settings.embedding_size,
                                     dropout=settings.dropout)
