@@ -281,6 +281,34 @@ def train_ner_command(
                     fg=typer.colors.YELLOW, err=True)
 
 
+@app.command("train-spacy", context_settings=OVERRIDES)
+def train_spacy_command(
+    ctx: typer.Context,
+    config: Path = typer.Argument(..., help="spaCy training config, e.g. configs/spacy_flair_ner.cfg."),
+    output_dir: Path = typer.Argument(..., help="Folder for model-best/ and model-last/."),
+    max_minutes: float = typer.Option(0.0, min=0.0, help="Wall-clock budget from the start of the command "
+                                      "(reading data and LM vectors included); 0: none."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
+) -> None:
+    """spacy train with a time budget: stops after the last dev evaluation that fits in --max-minutes. Extra
+    --section.key value arguments override the config, as with spacy train."""
+    import time
+
+    from .training.spacy_train import train_spacy_pipeline
+
+    started_at = time.time()
+    overrides = _overrides(ctx)
+    try:
+        result = train_spacy_pipeline(config, output_dir, overrides, max_minutes=max_minutes, use_gpu=gpu_id,
+                                      started_at=started_at)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    _write_result(output_dir / "train-result.json", result)
+    score = "no dev score" if result.best_score is None else f"best dev ents_f {result.best_score:.4f}"
+    typer.echo(f"pipeline: {result.best_model} | {score} | {result.seconds:.0f} s"
+               + (" | stopped by the time budget" if result.stopped_by_budget else ""))
+
+
 def _write_result(path: Path, result) -> None:
     import dataclasses
     import json
