@@ -1,0 +1,232 @@
+"""Flair LM vectors as a spaCy layer: equality with Flair, frozen LMs, caching, training, saving, errors."""
+import pickle
+from pathlib import Path
+
+import numpy
+import pytest
+import spacy
+import torch
+from flair.data import Sentence, Token
+from flair.embeddings import FlairEmbeddings
+from spacy.tokens import DocBin
+from thinc.api import Adam
+
+from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
+from spacy_clinical_flair.layers import FlairEmbed, FlairVectors, flair_shims
+from spacy_clinical_flair.lm_io import save_language_model
+from spacy_clinical_flair.lm_vectors import VectorSettings, doc_vectors
+from spacy_clinical_flair.sentences import ClinicalSentencizer
+from spacy_clinical_flair.tokenizer import blank_pipeline
+
+from .conftest import REPO, SAMPLE, sample_texts
+
+TEXTS = [
+    "Paciente  de 62 años.\nSexo: H.\n\n  Edad:62, con dolor   torácico.",  # double/triple spaces, line breaks
+    "Hola.",
+    "Dolor abdominal persistente. " * 40 + "Fin",  # 1,160 characters: more than one 512-character LM chunk
+    "  \n ",  # whitespace only
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_lms():
+    torch.manual_seed(0)
+    dictionary = character_dictionary(TEXTS)
+    lms = [build_language_model(dictionary, forward, hidden_size=12, embedding_size=6) for forward in (True, False)]
+    for lm in lms:
+        lm.eval()
+    return lms
+
+
+@pytest.fixture(scope="module")
+def clinical_nlp():
+    return blank_pipeline("es")
+
+
+def flair_reference(lms, words, gaps, tokenized, with_whitespace):
+    """Flair's own FlairEmbeddings on a Flair Sentence built here from the words and whether a gap follows each."""
+    sentence = Sentence([Token(word, whitespace_after=int(gap)) for word, gap in zip(words, gaps)])
+    embeddings = [FlairEmbeddings(lm, tokenized_lm=tokenized, with_whitespace=with_whitespace) for lm in lms]
+    for embedding in embeddings:
+        embedding.embed(sentence)
+    return numpy.stack([torch.cat([token.get_embedding([e.name]) for e in embeddings]).numpy() for token in sentence])
+
+
+def units(doc, context):
+    """Non-whitespace tokens per LM input: the whole document, or per sentence of the rule-based splitter."""
+    if context == "document":
+        groups = [list(doc)]
+    else:
+        starts = ClinicalSentencizer().sentence_starts(doc)
+        groups = []
+        for token in doc:
+            if starts[token.i] or not groups:
+                groups.append([])
+            groups[-1].append(token)
+    groups = [[t for t in group if not t.is_space] for group in groups]
+    return [group for group in groups if group]
+
+
+@pytest.mark.parametrize("context", ["document", "sentence"])
+@pytest.mark.parametrize("tokenized,with_whitespace", [(False, False), (False, True), (True, False), (True, True)])
+def test_vectors_equal_flairs_own_embeddings(tiny_lms, clinical_nlp, context, tokenized, with_whitespace):
+    docs = [clinical_nlp(text) for text in TEXTS]
+    settings = VectorSettings(context=context, tokenized=tokenized, with_whitespace=with_whitespace,
+                              batch_chars=700, chars_per_chunk=512)
+    ours = doc_vectors(tiny_lms, docs, settings)
+    compared = 0
+    for doc, vectors in zip(docs, ours):
+        assert vectors.shape == (len(doc), 24)
+        for group in units(doc, context):
+            gaps = [b.idx > a.idx + len(a.text) for a, b in zip(group, group[1:])] + [False]
+            expected = flair_reference(tiny_lms, [t.text for t in group], gaps, tokenized, with_whitespace)
+            numpy.testing.assert_allclose(vectors[[t.i for t in group]], expected, rtol=0, atol=1e-6)
+            compared += len(group)
+        spaces = [t.i for t in doc if t.is_space]
+        assert not vectors[spaces].any(), "whitespace tokens get zero vectors"
+    assert compared == sum(1 for doc in docs for t in doc if not t.is_space)
+    assert any(t.is_space for t in docs[0]) and len(TEXTS[2]) > 512
+
+
+def test_plain_text_and_tokenized_text_differ(tiny_lms, clinical_nlp):
+    """'Edad:62' is read as written, not as 'Edad : 62', unless tokenized: the option does something."""
+    doc = clinical_nlp("Edad:62 años")
+    plain = doc_vectors(tiny_lms, [doc], VectorSettings(tokenized=False))[0]
+    spaced = doc_vectors(tiny_lms, [doc], VectorSettings(tokenized=True))[0]
+    assert not numpy.allclose(plain, spaced)
+
+
+def vectors_model(tmp_path, lms, **kwargs):
+    paths = [save_language_model(lm, tmp_path / f"lm-{i}.safetensors") for i, lm in enumerate(lms)]
+    return FlairVectors(str(paths[0]), str(paths[1]), **kwargs)
+
+
+def test_lms_get_no_gradient_and_the_rest_learns(tmp_path, tiny_lms, clinical_nlp):
+    docs = [clinical_nlp(text) for text in TEXTS[:3]]
+    model = FlairEmbed(8, vectors_model(tmp_path, tiny_lms), features=None, dropout=0.0)
+    model.initialize(X=docs)
+    lms = [lm for node in model.walk() for shim in node.shims for lm in shim.lms]
+    assert len(lms) == 2
+    before = [p.detach().clone() for lm in lms for p in lm.parameters()]
+    mixer = [node for node in model.walk() if node.name == "maxout"][0]
+    mixer_before = mixer.get_param("W").copy()
+    outputs, backprop = model.begin_update(docs)
+    backprop([numpy.ones_like(y) for y in outputs])
+    model.finish_update(Adam(0.1))
+    after = [p for lm in lms for p in lm.parameters()]
+    assert all(torch.equal(b, a) for b, a in zip(before, after)), "the LMs must not change"
+    assert all(p.grad is None and not p.requires_grad for p in after)
+    assert not numpy.array_equal(mixer_before, mixer.get_param("W")), "the layers above the LMs must learn"
+
+
+def test_cache_stores_only_in_training_and_gives_the_same_vectors(tmp_path, tiny_lms, clinical_nlp):
+    docs = [clinical_nlp(text) for text in TEXTS[:2]]
+    model = vectors_model(tmp_path, tiny_lms)
+    model.initialize(X=docs)
+    shim = model.shims[0]
+    predicted = model.predict(docs)
+    assert len(shim.cache) == 0, "inference does not fill the cache"
+    trained, _ = model.begin_update(docs)
+    assert len(shim.cache) == 2
+    again, _ = model.begin_update([clinical_nlp(text) for text in TEXTS[:2]])  # new Doc objects, same text
+    assert shim.cache.hits == 2
+    for a, b, c in zip(predicted, trained, again):
+        numpy.testing.assert_array_equal(a, b)
+        numpy.testing.assert_array_equal(b, c)
+
+
+def test_cache_respects_its_size_limit(tmp_path, tiny_lms, clinical_nlp):
+    docs = [clinical_nlp(text) for text in TEXTS[:3]]
+    model = vectors_model(tmp_path, tiny_lms, cache_mb=(len(docs[0]) * 24 * 4 + 1) / 1024 / 1024)
+    model.initialize(X=docs)
+    model.shims[0].precompute(docs)
+    cache = model.shims[0].cache
+    assert len(cache) == 1 and cache.bytes <= cache.max_bytes  # only the shortest document fits
+
+
+def test_missing_lm_file_and_no_lm_are_clear_errors(tmp_path, clinical_nlp):
+    docs = [clinical_nlp("Hola.")]
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        FlairVectors(str(tmp_path / "missing.safetensors"), None).initialize(X=docs)
+    with pytest.raises(ValueError, match="lm_forward"):
+        FlairVectors(None, None).initialize(X=docs)
+    with pytest.raises(ValueError, match="initialize"):
+        FlairVectors(None, None).predict(docs)
+
+
+def convert_sample(folder: Path):
+    from spacy_clinical_flair.convert import convert_brat_folder
+
+    for split in ("train", "dev"):
+        convert_brat_folder(SAMPLE / split, folder / f"{split}.spacy")
+    return folder / "train.spacy", folder / "dev.spacy"
+
+
+def ents(doc):
+    return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
+
+
+@pytest.fixture(scope="module")
+def trained_pipeline(tmp_path_factory):
+    """spaCy's ner trained on the Flair layer (tiny random LMs) on the bundled sample, with the project's config."""
+    from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
+
+    folder = tmp_path_factory.mktemp("flair-layer")
+    train, dev = convert_sample(folder)
+    torch.manual_seed(1)
+    dictionary = character_dictionary(sample_texts("train"))
+    lm_paths = [save_language_model(build_language_model(dictionary, forward, hidden_size=16, embedding_size=8),
+                                    folder / f"lm-{forward}.safetensors") for forward in (True, False)]
+    overrides = {"paths.train": str(train), "paths.dev": str(dev), "paths.lm_forward": str(lm_paths[0]),
+                 "paths.lm_backward": str(lm_paths[1]), "training.max_steps": 160, "training.eval_frequency": 40}
+    result = train_spacy_pipeline(REPO / "configs" / "spacy_flair_ner.cfg", folder / "out", overrides)
+    for path in lm_paths:
+        path.unlink()  # the saved pipeline must not need them
+    return result, dev
+
+
+def test_spacy_ner_on_the_flair_layer_learns(trained_pipeline):
+    result, _ = trained_pipeline
+    assert result.best_score is not None and result.best_score > 0.3, result.scores
+
+
+def test_saved_pipeline_reloads_with_identical_predictions(trained_pipeline, monkeypatch):
+    """The reloaded pipeline (LM files gone) scores exactly what training recorded for model-best on dev,
+    and loading it unpickles nothing."""
+    from spacy.scorer import Scorer
+    from spacy.training import Example
+
+    result, dev = trained_pipeline
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pickle was loaded")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pickle, "load", refuse)
+        patch.setattr(pickle, "loads", refuse)
+        patch.setattr(torch, "load", refuse)
+        nlp = spacy.load(result.best_model)
+    assert flair_shims(nlp) and all(len(shim.lms) == 2 for shim in flair_shims(nlp))
+    gold = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
+    predicted = list(nlp.pipe(doc.text for doc in gold))
+    scores = Scorer.score_spans([Example(p, g) for p, g in zip(predicted, gold)], "ents")
+    assert scores["ents_f"] == pytest.approx(result.best_score, abs=1e-9)
+    again = spacy.load(result.best_model)
+    assert [ents(doc) for doc in again.pipe(doc.text for doc in gold)] == [ents(doc) for doc in predicted]
+
+
+def test_budget_stops_training_after_an_evaluation(tmp_path):
+    from spacy_clinical_flair.training.budget import BudgetExpired
+    from spacy_clinical_flair.training.spacy_train import TrainingBudget
+
+    import time
+
+    now = time.time()
+    budget = TrainingBudget(deadline=now + 100, eval_frequency=10)
+    budget(None, {"step": 1})  # right after the first evaluation: no period known yet
+    budget.evaluated_at = [now - 150]  # evaluations 150 s apart: the next would end past the deadline (100 s)
+    with pytest.raises(BudgetExpired):
+        budget(None, {"step": 11})
+    budget(None, {"step": 12})  # not after an evaluation, deadline not reached: goes on
+    with pytest.raises(BudgetExpired):
+        TrainingBudget(deadline=now - 1, eval_frequency=10)(None, {"step": 5})
