@@ -23,5 +23,5 @@ timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/
   --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${tokenizer_args[@]}" \
   >"$out/train.log" 2>&1 || [ $? -eq 124 ]
 echo $(( $(date +%s) - start )) >"$out/seconds"
-python -m spacy evaluate "$out/model/model-best" "$data/test.spacy" --output "$out/test.json" >/dev/null
-python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"spacy seed $seed: P {m['ents_p']:.4f} R {m['ents_r']:.4f} F1 {m['ents_f']:.4f}\")" "$out/test.json"
+python -m spacy evaluate "$out/model/model-best" "$data/${EVAL:-test}.spacy" --output "$out/${EVAL:-test}.json" >/dev/null
+python -c "import json,sys; m=json.load(open(sys.argv[1])); print(f\"spacy seed $seed ${EVAL:-test}: P {m['ents_p']:.4f} R {m['ents_r']:.4f} F1 {m['ents_f']:.4f}\")" "$out/${EVAL:-test}.json"

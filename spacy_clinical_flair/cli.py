@@ -108,6 +108,39 @@ def to_flair_command(
     typer.echo(f"written to {output}")
 
 
+@app.command("report")
+def report_command(
+    pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
+    data: Path = typer.Argument(..., help="A .spacy file with gold entities, e.g. corpus/dev.spacy."),
+    output: Path = typer.Argument(..., help="The HTML page to write."),
+    limit: int = typer.Option(0, min=0, help="Only the first N documents (0: all)."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
+) -> None:
+    """Write an error-analysis page: per-label P/R/F1, then every document with gold and predicted entities
+    (displaCy), misses and spurious predictions marked."""
+    import itertools
+
+    import spacy
+
+    from .report import error_report, render_html
+
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    try:
+        nlp = spacy.load(pipeline)
+    except (OSError, ValueError) as err:
+        fail(f"could not load the pipeline {pipeline!r}: {err}")
+    docs = read_docbin(data, nlp.lang)
+    result = error_report(nlp, itertools.islice(docs, limit) if limit else docs)
+    if not result.documents:
+        fail(f"{data} holds no documents")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render_html(result, title=f"{pipeline} on {data.name}"), encoding="utf-8")
+    scores = result.scores
+    typer.echo(f"{len(result.documents)} documents | P {scores['ents_p']:.4f} R {scores['ents_r']:.4f} "
+               f"F1 {scores['ents_f']:.4f} | written to {output}")
+
+
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
