@@ -108,6 +108,30 @@ def to_flair_command(
     typer.echo(f"written to {output}")
 
 
+@app.command("export-lm")
+def export_lm_command(
+    input_file: Path = typer.Argument(..., help="A character LM: Flair .pt (e.g. train-lm's best-lm.pt) or .safetensors."),
+    output: Path = typer.Argument(..., help="The .safetensors file to write (weights + JSON config, no pickle)."),
+    half: bool = typer.Option(False, "--half/--full", help="Store float16 weights (half the size)."),
+    decoder: bool = typer.Option(True, "--decoder/--no-decoder",
+                                 help="Keep the output layer (needed to fine-tune the LM; not to embed text)."),
+) -> None:
+    """Write a character LM as safetensors + JSON, the format of assets/lms/ and of LMs inside pipelines.
+    Reading a Flair .pt file unpickles it: convert only files you trust."""
+    from .lm_io import LMFileError, load_language_model, save_language_model
+
+    if output.suffix != ".safetensors":
+        fail(f"output {output} should end in .safetensors")
+    try:
+        lm = load_language_model(input_file, has_decoder=decoder)
+    except (FileNotFoundError, LMFileError) as err:
+        fail(str(err))
+    save_language_model(lm, output, half=half)
+    direction = "forward" if lm.is_forward_lm else "backward"
+    typer.echo(f"{direction} LM, hidden {lm.hidden_size}, {len(lm.dictionary)} characters: {output} "
+               f"({output.stat().st_size / 1e6:.1f} MB)")
+
+
 @app.command("report")
 def report_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),

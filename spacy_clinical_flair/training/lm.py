@@ -149,12 +149,13 @@ def check_corpus_fits(info: LMCorpusInfo, settings: LMSettings) -> None:
 
 
 def load_base_language_model(base: str):
-    """A Flair LanguageModel from a local file, or by Flair name (e.g. ``es-forward``) where the hub is reachable."""
-    from flair.models import LanguageModel
+    """A Flair LanguageModel from a local file (``.safetensors`` of this package or Flair's ``.pt``), or by
+    Flair name (e.g. ``es-forward``) where the hub is reachable."""
+    from ..lm_io import load_language_model
 
     path = Path(base).expanduser()
     if path.is_file():
-        return LanguageModel.load_language_model(path, has_decoder=True)
+        return load_language_model(path, has_decoder=True)
     if looks_like_path(base):
         raise FileNotFoundError(f"base LM file {base!r} does not exist")
     from flair.embeddings import FlairEmbeddings

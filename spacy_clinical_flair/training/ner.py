@@ -45,6 +45,9 @@ class NERSettings:
     embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
     precompute_embeddings: bool = True  # embed every sentence once, sorted by length, before the first epoch
     extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot"
+    onehot_min_freq: int = 2  # "onehot": words seen fewer times in the training data share the <unk> vector
+    tag_format: str = "BIOES"  # or "BIO": half the tags (a cheaper CRF)
+    optimizer: str = "sgd"  # or "adamw"
 
 
 @dataclass
@@ -88,7 +91,11 @@ def epochs_from_result(path: Path) -> int:
     return int(result["best_epoch"])
 
 
-def extra_embedding(spec: str, train_sentences):
+OPTIMIZERS = ("sgd", "adamw")
+TAG_FORMATS = ("BIOES", "BIO")
+
+
+def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
     """One extra Flair embedding from its spec: ``char`` (character BiLSTM) or ``onehot`` (training-data words)."""
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
 
@@ -106,7 +113,8 @@ def extra_embedding(spec: str, train_sentences):
 
         with quiet_flair():  # Flair logs the whole vocabulary
             return OneHotEmbeddings.from_corpus(
-                Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False), min_freq=2)
+                Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
+                min_freq=onehot_min_freq)
     raise ValueError(f"unknown extra embedding {spec!r}: use 'char' or 'onehot'")
 
 
@@ -129,6 +137,10 @@ def train_ner(
     from ..flair_data import FlairDataReport, docs_to_flair_sentences
     from ..flair_models import build_tagger
 
+    if settings.optimizer not in OPTIMIZERS:
+        raise ValueError(f"ner.optimizer must be one of {', '.join(OPTIMIZERS)}, not {settings.optimizer!r}")
+    if settings.tag_format not in TAG_FORMATS:
+        raise ValueError(f"ner.tag_format must be one of {', '.join(TAG_FORMATS)}, not {settings.tag_format!r}")
     flair.set_seed(settings.seed)
     if settings.split_seed >= 0:
         train_docs, dev_docs = resplit_documents(train_docs, dev_docs, settings.split_seed, settings.dev_fraction)
@@ -150,13 +162,17 @@ def train_ner(
     if not labels:
         raise ValueError("the training data has no entities (doc.ents is empty in every document)")
     lms = [_load_lm(path) for path in language_models]
-    extras = [extra_embedding(spec, train) for spec in settings.extra_embeddings]
+    extras = [extra_embedding(spec, train, settings.onehot_min_freq) for spec in settings.extra_embeddings]
     if not lms and not extras:
         raise ValueError("no embeddings: give forward/backward LM files and/or extra embeddings")
     tagger = build_tagger(labels, lms, hidden_size=settings.hidden_size, use_crf=settings.use_crf,
                           extra_embeddings=extras, word_dropout=settings.word_dropout,
-                          locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers)
+                          locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers,
+                          tag_format=settings.tag_format)
+    import torch
+
     trainer = ModelTrainer(tagger, corpus)
+    optimizer = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.SGD
     start = time.perf_counter()
     with time_budget(_remaining_minutes(settings.max_minutes, started_at)):
         if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
@@ -166,7 +182,7 @@ def train_ner(
             max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
             min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev or not dev,
             embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True,
-            create_file_logs=True, use_final_model_for_eval=False)
+            create_file_logs=True, use_final_model_for_eval=False, optimizer=optimizer)
     seconds = time.perf_counter() - start
     chosen = output / "flair" / "best-model.pt"
     if not chosen.is_file():
@@ -215,12 +231,12 @@ def _remaining_minutes(max_minutes: float, started_at: float) -> float:
 
 
 def _load_lm(path: Path):
-    from flair.embeddings import FlairEmbeddings
+    from ..lm_io import load_language_model
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"language model {path} does not exist; train it with 'train-lm' first")
-    return FlairEmbeddings(str(path)).lm
+    return load_language_model(path, has_decoder=False)
 
 
 def _loss_table(folder: Path) -> List[dict]:
