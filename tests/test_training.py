@@ -133,15 +133,24 @@ def test_fine_tuning_a_local_base_lm_and_direction_mismatch(tmp_path):
     assert result.exit_code == 1 and "is a forward model" in result.output
 
 
-def test_loss_table_when_no_epoch_finished(tmp_path):
-    """A budget that ends inside the first epoch leaves Flair's loss.tsv empty: no crash, no epochs, no dev F1."""
-    from spacy_clinical_flair.training.ner import _best_dev_epoch, _loss_table
+def test_best_dev_epoch_is_the_first_of_the_best():
+    from spacy_clinical_flair.training.ner import _best_dev_epoch
 
-    (tmp_path / "loss.tsv").write_text("", encoding="utf-8")
-    assert _loss_table(tmp_path) == [] and _best_dev_epoch([]) == (None, None)
-    (tmp_path / "loss.tsv").write_text("EPOCH\tDEV_F1\n1\t0.25\n2\t0.5\n3\t0.4\n4\t0.5\n", encoding="utf-8")
-    # the best F1 is 0.5, first reached in epoch 2 (epoch 4 ties it later)
-    assert len(_loss_table(tmp_path)) == 4 and _best_dev_epoch(_loss_table(tmp_path)) == (2, 0.5)
+    assert _best_dev_epoch([]) == (None, None)
+    # the best score is 0.5, first reached in epoch 2 (epoch 4 ties it later)
+    assert _best_dev_epoch([0.25, 0.5, 0.4, 0.5]) == (2, 0.5)
+
+
+def test_budget_spent_while_embedding_still_gives_a_model(tmp_path):
+    """A budget that runs out before training starts (here: at once) ends cleanly with a model and a warning."""
+    convert_brat_folder(slice_folder("train", 6, tmp_path), tmp_path / "t.spacy", progress=False)
+    result = runner.invoke(app, [str(a) for a in [
+        "train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+        "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
+        "--ner.extra_embeddings", '["onehot"]', "--ner.max_minutes", "0.00001", *TINY_NER]])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ner" / "model.pt").is_file() and "no epoch finished" in result.output
+    assert json.loads((tmp_path / "ner" / "ner-result.json").read_text())["epochs"] == 0
 
 
 def test_rerun_starts_afresh_and_resume_continues(tmp_path):

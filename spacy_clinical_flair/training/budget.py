@@ -1,15 +1,21 @@
 """Wall-clock budgets for Flair's trainers.
 
-Both Flair trainers stop gracefully on ``KeyboardInterrupt`` (the LM trainer keeps its best
-model, the sequence-tagger trainer saves its final model and then loads the best one). A budget
-is therefore a one-shot ``SIGALRM`` timer that raises ``KeyboardInterrupt`` in the main thread.
+The sequence-tagger trainer takes plugins: :class:`TrainingHistory` ends training with Flair's own
+``TrainingInterrupt`` once the deadline passes (the trainer then saves its final model) and records
+the dev scores and finished epochs. Flair's LM trainer has no plugins, but stops gracefully on
+``KeyboardInterrupt`` (keeping its best model): :func:`time_budget` is a one-shot ``SIGALRM`` timer
+that raises one in the main thread.
 """
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from typing import Iterator
+import time
+from typing import Iterator, List, Optional
+
+from flair.trainers.plugins import TrainerPlugin
+from flair.trainers.plugins.base import TrainingInterrupt
 
 
 class BudgetExpired(KeyboardInterrupt):
@@ -36,3 +42,32 @@ def time_budget(minutes: float) -> Iterator[None]:
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+class TrainingHistory(TrainerPlugin):
+    """A Flair trainer plugin: stops training past ``deadline`` (``time.perf_counter()``; None: never)
+    and records each epoch's dev score (main metric) and how many epochs finished."""
+
+    def __init__(self, deadline: Optional[float] = None) -> None:
+        super().__init__()
+        self.deadline = deadline
+        self.dev_scores: List[float] = []
+        self.epochs = 0
+
+    @TrainerPlugin.hook
+    def after_training_batch(self, **kwargs) -> None:
+        if self.deadline is not None and time.perf_counter() > self.deadline:
+            raise TrainingInterrupt("time budget spent (ner.max_minutes)")
+
+    @TrainerPlugin.hook
+    def after_training_epoch(self, epoch: int, **kwargs) -> None:
+        self.epochs = epoch
+
+    @TrainerPlugin.hook
+    def metric_recorded(self, record) -> None:
+        if tuple(record.name) == ("dev", "score"):
+            self.dev_scores.append(float(record.value))
+
+    @property
+    def attach_to_all_processes(self) -> bool:
+        return False

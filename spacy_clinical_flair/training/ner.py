@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
 
-from .budget import time_budget
+from .budget import TrainingHistory
 
 
 @dataclass
@@ -169,34 +169,42 @@ def train_ner(
                           extra_embeddings=extras, word_dropout=settings.word_dropout,
                           locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers,
                           tag_format=settings.tag_format)
-    import torch
-
-    trainer = ModelTrainer(tagger, corpus)
-    optimizer = torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.SGD
+    deadline = started_at + settings.max_minutes * 60 if settings.max_minutes > 0 else None
     start = time.perf_counter()
-    with time_budget(_remaining_minutes(settings.max_minutes, started_at)):
-        if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
-            precompute_static_embeddings(tagger.embeddings, [*train, *dev], settings.mini_batch_size * 4)
-        trainer.train(
-            output / "flair", learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
-            max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
-            min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev or not dev,
-            embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True,
-            create_file_logs=True, use_final_model_for_eval=False, optimizer=optimizer)
+    if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
+        precompute_static_embeddings(tagger.embeddings, [*train, *dev], settings.mini_batch_size * 4, deadline)
+    history = _train_tagger(tagger, corpus, output / "flair", settings, max_epochs, with_dev or not dev, deadline)
     seconds = time.perf_counter() - start
     chosen = output / "flair" / "best-model.pt"
     if not chosen.is_file():
         chosen = output / "flair" / "final-model.pt"
     shutil.copyfile(chosen, output / "model.pt")
-    table = _loss_table(output / "flair")
-    best_epoch, best_f1 = _best_dev_epoch(table)
-    return NERResult(output / "model.pt", best_f1, len(table), seconds, list(labels), len(train),
+    best_epoch, best_f1 = _best_dev_epoch(history.dev_scores)
+    return NERResult(output / "model.pt", best_f1, history.epochs, seconds, list(labels), len(train),
                      len(dev), train_report.entities,
                      train_report.entities_crossing_sentences + dev_report.entities_crossing_sentences,
                      asdict(settings), best_epoch)
 
 
-def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: int = 128) -> None:
+def _train_tagger(tagger, corpus, folder: Path, settings: NERSettings, max_epochs: int, with_dev: bool,
+                  deadline: Optional[float]) -> "TrainingHistory":
+    """Flair's ModelTrainer with the settings' optimizer, a time budget and a record of the dev scores."""
+    import torch
+    from flair.trainers import ModelTrainer
+
+    history = TrainingHistory(deadline)
+    ModelTrainer(tagger, corpus).train(
+        folder, learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
+        max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
+        min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev,
+        embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True, create_file_logs=True,
+        use_final_model_for_eval=False, plugins=[history],
+        optimizer=torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.SGD)
+    return history
+
+
+def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: int = 128,
+                                 deadline: Optional[float] = None) -> None:
     """Embed ``sentences`` once with every static (not fine-tuned) Flair LM embedding in ``embeddings``.
 
     Flair's trainer embeds each mini-batch in random order, so every batch pads its characters to its
@@ -204,6 +212,7 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
     (``embeddings_storage_mode`` ``cpu``) does the same work about 3x faster; the trainer then finds
     the vectors in place and reuses them (trainable embeddings are still computed per batch).
     Each token keeps a copy of its vector, not Flair's view into the whole batch's states.
+    Past ``deadline`` (a ``time.perf_counter()`` value) it stops; the trainer embeds the rest as needed.
     """
     import torch
     from flair.embeddings import FlairEmbeddings
@@ -214,6 +223,8 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
     with torch.no_grad():  # not inference_mode: the tagger later backpropagates through layers fed by these
         for embedding in static:
             for i in range(0, len(ordered), batch_size):
+                if deadline is not None and time.perf_counter() > deadline:
+                    return
                 batch = ordered[i:i + batch_size]
                 embedding.embed(batch)
                 for sentence in batch:
@@ -221,13 +232,6 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
                         # Flair keeps a view into the LM's [characters x batch x hidden] states per token, which
                         # holds every character's state in memory (6.8 GB on MEDDOCAN); keep a copy instead
                         token.set_embedding(embedding.name, token.get_embedding([embedding.name]).to("cpu", copy=True))
-
-
-def _remaining_minutes(max_minutes: float, started_at: float) -> float:
-    """What is left of a ``max_minutes`` budget (0: none set); at least a second, so one step can run."""
-    if max_minutes <= 0:
-        return 0.0
-    return max(1 / 60, max_minutes - (time.perf_counter() - started_at) / 60)
 
 
 def _load_lm(path: Path):
@@ -239,19 +243,9 @@ def _load_lm(path: Path):
     return load_language_model(path, has_decoder=False)
 
 
-def _loss_table(folder: Path) -> List[dict]:
-    """Flair's per-epoch ``loss.tsv`` (EPOCH, LEARNING_RATE, TRAIN_LOSS, DEV_F1, ...) as dicts."""
-    loss = folder / "loss.tsv"
-    lines = loss.read_text(encoding="utf-8").splitlines() if loss.is_file() else []
-    if not lines:  # no epoch finished (e.g. the time budget ran out during the first one)
-        return []
-    header, *rows = [line.split("\t") for line in lines]
-    return [dict(zip(header, row)) for row in rows]
-
-
-def _best_dev_epoch(table: List[dict]) -> Tuple[Optional[int], Optional[float]]:
-    """(epoch, dev F1) of the best dev F1 in the loss table; the first such epoch on ties. (None, None) without."""
-    scored = [(int(row["EPOCH"]), float(row["DEV_F1"])) for row in table if row.get("DEV_F1") not in (None, "", "_")]
-    if not scored:
+def _best_dev_epoch(dev_scores: Sequence[float]) -> Tuple[Optional[int], Optional[float]]:
+    """(1-based epoch, score) of the best dev score; the first such epoch on ties. (None, None) without."""
+    if not dev_scores:
         return None, None
-    return max(scored, key=lambda item: (item[1], -item[0]))
+    best = max(range(len(dev_scores)), key=lambda i: (dev_scores[i], -i))
+    return best + 1, float(dev_scores[best])
