@@ -4,6 +4,7 @@
 """
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Iterator, List, Optional
 
@@ -32,16 +33,30 @@ def read_docbin(path: Path, lang: str) -> Iterator:
         fail(str(err))
 
 
+class Discontinuous(str, Enum):
+    """``flatten.DISCONTINUOUS_POLICIES``."""
+
+    skip = "skip"
+    cover = "cover"
+
+
+class TokenizerChoice(str, Enum):
+    """``tokenizer.TOKENIZERS``."""
+
+    clinical = "clinical"
+    default = "default"
+
+
 @app.command("convert")
 def convert_command(
     input_dir: Path = typer.Argument(..., help="BRAT folder: NAME.txt files with NAME.ann beside them (searched recursively)."),
     output: Path = typer.Argument(..., help="The .spacy (DocBin) file to write."),
     lang: str = typer.Option("es", "--lang", "-l", help="spaCy language code of the tokenizer."),
-    discontinuous: str = typer.Option(
-        "skip", help="Discontinuous entities with a real gap: 'skip' keeps them only in doc.spans['brat']; "
+    discontinuous: Discontinuous = typer.Option(
+        Discontinuous.skip, help="Discontinuous entities with a real gap: 'skip' keeps them only in doc.spans['brat']; "
         "'cover' puts their covering span in doc.ents."),
-    tokenizer: str = typer.Option(
-        "clinical", help="'clinical' (spaCy's plus splits such as 'H.' -> 'H' '.', 'Edad:62' -> 'Edad' ':' '62'; "
+    tokenizer: TokenizerChoice = typer.Option(
+        TokenizerChoice.clinical, help="'clinical' (spaCy's plus splits such as 'H.' -> 'H' '.', 'Edad:62' -> 'Edad' ':' '62'; "
         "what configs/pipeline.cfg uses) or 'default' (spaCy's own). Use the pipeline's tokenizer."),
     report: Optional[Path] = typer.Option(None, "--report", help="Also write the summary as JSON to this file."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar (default: on a terminal)."),
@@ -50,22 +65,14 @@ def convert_command(
     """Convert a BRAT standoff folder to a spaCy DocBin, flattening nested entities."""
     from .brat import find_brat_files
     from .convert import convert_brat_folder
-    from .flatten import DISCONTINUOUS_POLICIES
-
-    from .tokenizer import TOKENIZERS
-
-    if tokenizer not in TOKENIZERS:
-        fail(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, not {tokenizer!r}")
-    if discontinuous not in DISCONTINUOUS_POLICIES:
-        fail(f"--discontinuous must be one of {', '.join(DISCONTINUOUS_POLICIES)}, not {discontinuous!r}")
     if not input_dir.is_dir():
         fail(f"input folder {input_dir} does not exist or is not a folder")
     if output.suffix != ".spacy":
         fail(f"output {output} should end in .spacy")
     if not find_brat_files(input_dir)[0]:
         fail(f"no .txt files found under {input_dir}")
-    _, result = convert_brat_folder(input_dir, output, lang=_checked_lang(lang), discontinuous=discontinuous,
-                                    progress=progress, tokenizer=tokenizer)
+    _, result = convert_brat_folder(input_dir, output, lang=_checked_lang(lang), discontinuous=discontinuous.value,
+                                    progress=progress, tokenizer=tokenizer.value)
     typer.echo(result.summary())
     for problem in result.problems[:show_problems]:
         typer.echo(f"  {problem}")
@@ -168,13 +175,19 @@ def report_command(
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
+class Direction(str, Enum):
+    forward = "forward"
+    backward = "backward"
+    both = "both"
+
+
 def _overrides(ctx: typer.Context) -> dict:
-    from spacy.cli._util import parse_config_overrides
+    from .training.config import parse_overrides
 
     try:
-        return parse_config_overrides(list(ctx.args))  # it consumes the list it is given
-    except SystemExit:
-        fail(f"could not read the config overrides {' '.join(ctx.args)!r}: use --section.key value")
+        return parse_overrides(ctx.args)
+    except ValueError as err:
+        fail(str(err))
 
 
 def _load_config(config: Path, ctx: typer.Context):
@@ -189,11 +202,12 @@ def _load_config(config: Path, ctx: typer.Context):
 @app.command("train-lm", context_settings=OVERRIDES)
 def train_lm_command(
     ctx: typer.Context,
-    config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_demo.cfg."),
+    config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_cpu.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for the corpus, checkpoints and best-lm.pt."),
-    direction: str = typer.Option(
-        "forward", help="'forward', 'backward', or 'both': two processes side by side, writing OUTPUT_DIR/forward "
-        "and OUTPUT_DIR/backward (on 2 cores about 1.3x the characters per second of one after the other)."),
+    direction: Direction = typer.Option(
+        Direction.forward, help="'forward', 'backward', or 'both': two processes side by side, writing "
+        "OUTPUT_DIR/forward and OUTPUT_DIR/backward (on 2 cores about 1.3x the characters per second of one "
+        "after the other)."),
     resume: bool = typer.Option(False, "--resume/--no-resume",
                                 help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
     threads: int = typer.Option(0, min=0, help="Torch threads (0: torch's default; with 'both': half the cores each)."),
@@ -202,102 +216,26 @@ def train_lm_command(
     base_backward: Optional[str] = typer.Option(
         None, help="Base LM to fine-tune when training the backward LM (overrides [lm] base; 'null': from scratch)."),
 ) -> None:
-    """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra --section.key value
-    arguments override the config, like spacy train."""
-    from .training.config import settings_from
-    from .training.lm import (LMCorpusSettings, LMCorpusTooSmall, LMSettings, check_corpus_fits, gather_texts,
-                              prepare_lm_corpus, train_language_model)
+    """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra
+    --section.key value arguments override the config, like spacy train."""
+    from .training.lm import (LMCorpusTooSmall, LMTrainingFailed, corpus_summary, result_summary, train_lm,
+                              train_lm_pair)
 
-    if direction not in ("forward", "backward", "both"):
-        fail(f"--direction must be 'forward', 'backward' or 'both', not {direction!r}")
-    cfg = _load_config(config, ctx)  # checked here first, so 'both' fails before starting anything
+    cfg = _load_config(config, ctx)
     bases = {"forward": base_forward, "backward": base_backward}
-    if direction == "both":
-        _train_both_directions(config, output_dir, resume, threads, bases, ctx.args)
-        return
-    base = bases[direction] if bases[direction] is not None else cfg["lm"].get("base")
-    base = None if base in (None, "", "null") else base
-    if threads:
-        import torch
-
-        torch.set_num_threads(threads)
     try:
-        corpus_cfg = cfg["corpus"]
-        corpus_settings = settings_from(cfg, "corpus", LMCorpusSettings,
-                                        other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang"))
-        lm_settings = settings_from(cfg, "lm", LMSettings, other_keys=("base",))
-        spacy_files = [corpus_cfg.get("train"), corpus_cfg.get("dev"), *corpus_cfg.get("extra_spacy_files", [])]
-        texts = gather_texts([Path(p) for p in spacy_files if p],
-                             [Path(p) for p in corpus_cfg.get("text_dirs", [])], corpus_cfg.get("lang", "es"))
-        info = prepare_lm_corpus(texts, output_dir / "corpus", corpus_settings)
-        typer.echo(f"LM corpus: {info.documents} documents, {info.train_chars} training characters in {info.splits} "
-                   f"split(s), {info.valid_chars} valid, {info.test_chars} test")
-        check_corpus_fits(info, lm_settings)
-        result = train_language_model(output_dir / "corpus", output_dir, direction == "forward", lm_settings,
-                                      base_lm=base, resume=resume)
-    except (FileNotFoundError, LMCorpusTooSmall, ValueError, RuntimeError) as err:
+        if direction == Direction.both:
+            typer.echo(f"training the forward and backward LMs side by side; logs: {output_dir}/train-lm-*.log")
+            results = train_lm_pair(cfg, output_dir, bases, resume, threads,
+                                    on_progress=lambda d, line: typer.echo(f"{d}: {line}"))
+            for name, result in results.items():
+                typer.echo(result_summary(name, result))
+            return
+        result = train_lm(cfg, output_dir, direction.value, bases[direction.value], resume, threads,
+                          on_corpus=lambda info: typer.echo(corpus_summary(info)))
+    except (FileNotFoundError, LMCorpusTooSmall, LMTrainingFailed, ValueError, RuntimeError) as err:
         fail(str(err))
-    _write_result(output_dir / "lm-result.json", result)
-    typer.echo(f"{direction} LM: {result.model_path} | best valid perplexity {result.best_valid_perplexity} | "
-               f"test perplexity {result.test_perplexity} | splits evaluated {result.epochs_logged}"
-               + (" | stopped by the time budget" if result.stopped_by_budget else ""))
-
-
-def _train_both_directions(config: Path, output_dir: Path, resume: bool, threads: int, bases: dict,
-                           overrides: List[str]) -> None:
-    """Run ``train-lm`` forward and backward as two processes at once, each with its share of the cores."""
-    import os
-    import subprocess
-    import sys
-
-    threads = threads or max(1, (os.cpu_count() or 2) // 2)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    runs = {}
-    for direction in ("forward", "backward"):
-        log = output_dir / f"train-lm-{direction}.log"
-        command = [sys.executable, "-m", "spacy_clinical_flair", "train-lm", str(config), str(output_dir / direction),
-                   "--direction", direction, "--threads", str(threads), "--resume" if resume else "--no-resume",
-                   *([f"--base-{direction}", bases[direction]] if bases[direction] is not None else []), *overrides]
-        with log.open("w", encoding="utf-8") as handle:
-            runs[direction] = (subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT), log)
-    typer.echo(f"training the forward and backward LMs side by side, {threads} thread(s) each; logs: "
-               + ", ".join(str(log) for _, log in runs.values()))
-    try:
-        _report_progress(runs)
-    finally:  # Ctrl-C (or any error) here must not leave the two trainings running
-        for process, _ in runs.values():
-            if process.poll() is None:
-                process.terminate()
-    failed = []
-    for direction, (process, log) in runs.items():
-        code = process.wait()
-        lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        if code != 0:
-            failed.append(direction)
-            typer.secho("\n".join(lines[-5:]), err=True)
-        else:
-            typer.echo(next((line for line in reversed(lines) if line.startswith(f"{direction} LM:")), ""))
-    if failed:
-        fail(f"the {' and '.join(failed)} LM training failed (see the lines above and its log)")
-
-
-def _report_progress(runs: dict, every_seconds: float = 30.0) -> None:
-    """Until both processes end, print each one's newest end-of-split line (validation perplexity) as it appears."""
-    import time
-
-    shown = {direction: "" for direction in runs}
-    last_report = time.monotonic()
-    while any(process.poll() is None for process, _ in runs.values()):
-        time.sleep(0.5)
-        if time.monotonic() - last_report < every_seconds:
-            continue
-        last_report = time.monotonic()
-        for direction, (_, log) in runs.items():
-            lines = [line for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
-                     if "end of split" in line]
-            if lines and lines[-1] != shown[direction]:
-                shown[direction] = lines[-1]
-                typer.echo(f"{direction}: {lines[-1][lines[-1].index('end of split'):].strip()}")
+    typer.echo(result_summary(direction.value, result))
 
 
 @app.command("train-ner", context_settings=OVERRIDES)
@@ -306,32 +244,19 @@ def train_ner_command(
     config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for Flair's training files and the chosen model.pt."),
 ) -> None:
-    """Train the BiLSTM-CRF tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
+    """Train the BiLSTM(-CRF) tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
     --section.key value arguments override the config."""
-    from .training.config import settings_from
-    from .docs import read_docbin as read_docs
-    from .training.ner import NERSettings, train_ner
-
     import time
+
+    from .training.ner import result_summary, train_ner_from_config
 
     started_at = time.perf_counter()  # ner.max_minutes covers reading the data too
     cfg = _load_config(config, ctx)
     try:
-        settings = settings_from(cfg, "ner", NERSettings)
-        lang = cfg["data"].get("lang", "es")
-        dev_path = cfg["paths"].get("dev")
-        result = train_ner(list(read_docs(cfg["paths"]["train"], lang)),
-                           list(read_docs(dev_path, lang)) if dev_path else [],
-                           [Path(cfg["data"][k]) for k in ("lm_forward", "lm_backward") if cfg["data"].get(k)],
-                           output_dir, settings, started_at=started_at)
+        result = train_ner_from_config(cfg, output_dir, started_at=started_at)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
-    _write_result(output_dir / "ner-result.json", result)
-    typer.echo(f"training data: {result.train_sentences} sentences, {result.train_entities} entities; "
-               f"{result.entities_left_out} entities left out (they cross a sentence boundary)")
-    best = f"best dev F1 {result.dev_f1} (epoch {result.best_epoch})" if result.best_epoch else "no dev evaluation"
-    typer.echo(f"tagger: {result.model_path} | labels {', '.join(result.labels)} | {best} | "
-               f"{result.epochs} epochs in {result.seconds:.0f} s")
+    typer.echo(result_summary(result))
     if result.epochs == 0:
         typer.secho("warning: no epoch finished within ner.max_minutes; model.pt is the state at the interruption, "
                     "never evaluated on dev. Raise ner.max_minutes (or lower the model size).",
@@ -351,6 +276,7 @@ def train_spacy_command(
     --section.key value arguments override the config, as with spacy train."""
     import time
 
+    from .training.lm import write_result
     from .training.spacy_train import train_spacy_pipeline
 
     started_at = time.time()
@@ -360,18 +286,10 @@ def train_spacy_command(
                                       started_at=started_at)
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
-    _write_result(output_dir / "train-result.json", result)
+    write_result(output_dir / "train-result.json", result)
     score = "no dev score" if result.best_score is None else f"best dev ents_f {result.best_score:.4f}"
     typer.echo(f"pipeline: {result.best_model} | {score} | {result.seconds:.0f} s"
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
-
-
-def _write_result(path: Path, result) -> None:
-    import dataclasses
-    import json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(result), default=str, indent=2), encoding="utf-8")
 
 
 def _checked_lang(lang: str) -> str:

@@ -16,30 +16,30 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
 import srsly
+from spacy import util
 from spacy.language import Language
 from spacy.pipeline import Pipe
+from spacy.pipeline.span_ruler import prioritize_existing_ents_filter
 from spacy.tokens import Doc, Span, SpanGroup
-from spacy.util import filter_spans, minibatch
+from spacy.util import minibatch
 
 from .device import resolve_device
 from .ensemble import Prediction, majority, vote
-from .flair_data import SentenceTokens, sentence_tokens, to_flair_sentence
-from .tagger_io import entity_labels, load_tagger, tagger_from_bytes, tagger_to_bytes
+from .flair_data import predict_entities, prediction_units
+from .tagger_io import (entity_labels, load_tagger, remove_tagger_files, saved_tagger_files, tagger_file_names,
+                        taggers_from_bytes, taggers_to_bytes)
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
 
-ENTS_POLICIES = ("keep", "replace")
+EntsPolicy = Literal["keep", "replace"]
 #: Doc extension holding ``{"start:end:label": score}`` for every prediction of the component.
 SCORES_EXTENSION = "clinical_flair_scores"
 #: Span extension giving the component's confidence for a span it predicted (None otherwise).
 SCORE_EXTENSION = "clinical_flair_score"
-MODEL_FILE = "model.pt"
-#: File name of ensemble member ``i`` inside the component folder (a single tagger is ``model.pt``).
-MEMBER_FILE = "model-{}.pt"
 CFG_FILE = "cfg"
 
 #: A model source in the config: one path (or hub name), or a list of them for an ensemble. (Spelt out in
@@ -63,11 +63,9 @@ class ClinicalFlairNER(Pipe):
 
     def __init__(
         self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = None, batch_size: int = 32,
-        doc_batch_size: int = 128, device: str = "auto", ents_policy: str = "keep", spans_key: Optional[str] = None,
+        doc_batch_size: int = 128, device: str = "auto", ents_policy: EntsPolicy = "keep", spans_key: Optional[str] = None,
         max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, scorer: Optional[Callable] = None,
     ) -> None:
-        if ents_policy not in ENTS_POLICIES:
-            raise ValueError(f"ents_policy must be one of {ENTS_POLICIES}, got {ents_policy!r}")
         for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
                            ("max_sentence_tokens", max_sentence_tokens)):
             if value < 1:
@@ -173,48 +171,16 @@ class ClinicalFlairNER(Pipe):
     def predict(self, docs: Sequence[Doc]) -> List[List[Prediction]]:
         """Entities for each Doc as ``(start_token, end_token, label, score)``, in token order."""
         import flair
-        import torch
-        from flair.data import Sentence
 
         taggers = self._require_taggers()
-        units: List[Tuple[int, SentenceTokens, Any]] = []
-        for doc_index, doc in enumerate(docs):
-            doc_units = [(doc_index, tokens, to_flair_sentence(tokens))
-                         for tokens in sentence_tokens(doc, self.cfg["max_sentence_tokens"])]
-            # Flair links every sentence of a predict() call as context of the next; set the links
-            # per document first, so no context crosses from one document into another
-            Sentence.set_context_for_sentences([sentence for _, _, sentence in doc_units])
-            units.extend(doc_units)
-        if not units:
-            return [[] for _ in docs]
+        units = prediction_units(docs, self.cfg["max_sentence_tokens"])
         flair.device = self._device  # Flair moves its batches to this global device
-        sentences = [sentence for _, _, sentence in units]
-        members: List[List[List[Prediction]]] = []
-        for index, tagger in enumerate(taggers):
-            label_name = f"{tagger.tag_type}-{index}"  # each member writes its own label layer
-            with torch.inference_mode():
-                tagger.predict(sentences, mini_batch_size=self.cfg["batch_size"], label_name=label_name,
-                               embedding_storage_mode="none")
-            members.append(self._read_predictions(units, len(docs), label_name))
+        members = [predict_entities(tagger, units, len(docs), self.cfg["batch_size"], f"{tagger.tag_type}-{index}")
+                   for index, tagger in enumerate(taggers)]  # each member writes its own label layer
         if len(members) == 1:
             return members[0]
         min_votes = self.cfg["min_votes"] or majority(len(members))
         return [vote([member[i] for member in members], min_votes) for i in range(len(docs))]
-
-    @staticmethod
-    def _read_predictions(units: Sequence[Tuple[int, SentenceTokens, Any]], n_docs: int,
-                          label_name: str) -> List[List[Prediction]]:
-        """The spans Flair wrote under ``label_name``, as spaCy token offsets per document, in token order."""
-        predictions: List[List[Prediction]] = [[] for _ in range(n_docs)]
-        for doc_index, tokens, sentence in units:
-            for span in sentence.get_spans(label_name):
-                label = span.get_label(label_name)
-                first = tokens.token_indices[span.tokens[0].idx - 1]
-                last = tokens.token_indices[span.tokens[-1].idx - 1]
-                predictions[doc_index].append((first, last + 1, label.value, float(label.score)))
-        for doc_predictions in predictions:
-            doc_predictions.sort()
-        return predictions
 
     def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[List[Prediction]]) -> None:
         """Write ``doc.ents`` by the ents policy, the scores, and the span group if configured."""
@@ -224,7 +190,7 @@ class ClinicalFlairNER(Pipe):
             if self.cfg["ents_policy"] == "replace":
                 doc.ents = spans
             else:
-                doc.ents = merge_keeping_existing(doc.ents, spans)
+                doc.ents = prioritize_existing_ents_filter(doc.ents, spans)
             doc._.set(SCORES_EXTENSION, {
                 f"{span.start_char}:{span.end_char}:{span.label_}": score for span, score in zip(spans, scores)})
             if self.cfg["spans_key"]:
@@ -251,36 +217,45 @@ class ClinicalFlairNER(Pipe):
         """Write ``cfg`` and the weights into the component's folder: ``model.pt``, or ``model-0.pt``,
         ``model-1.pt``, ... for an ensemble."""
         path = Path(path)
+        taggers = self._require_taggers() if "model" not in exclude else []
         path.mkdir(parents=True, exist_ok=True)
-        taggers = self._require_taggers()
-        for old in [path / MODEL_FILE, *path.glob(MEMBER_FILE.format("*"))]:
-            old.unlink(missing_ok=True)
-        srsly.write_json(path / CFG_FILE, self.cfg)
-        names = [MODEL_FILE] if len(taggers) == 1 else [MEMBER_FILE.format(i) for i in range(len(taggers))]
-        for name, tagger in zip(names, taggers):
-            (path / name).write_bytes(tagger_to_bytes(tagger))
+        serializers: Dict[str, Callable] = {CFG_FILE: lambda p: srsly.write_json(p, self.cfg)}
+        if taggers:
+            remove_tagger_files(path)
+            blobs = taggers_to_bytes(taggers)
+            for name, blob in zip(tagger_file_names(len(blobs)), blobs):
+                serializers[name] = lambda p, blob=blob: p.write_bytes(blob)
+        util.to_disk(path, serializers, [name for name in exclude if name != "model"])
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
-        """Restore the tagger(s) saved by :meth:`to_disk` (the original ``model`` paths are not needed)."""
+        """Restore the tagger(s) saved by :meth:`to_disk` (the original ``model`` paths are not needed).
+
+        Runtime settings (device, batch sizes, policy) come from the pipeline's ``config.cfg``, which may be
+        overridden at load time; the folder's ``cfg`` is a record of the saved state, not re-applied.
+        """
         path = Path(path)
-        files = saved_model_files(path)
+        if "model" in exclude:
+            return self
+        files = saved_tagger_files(path)
         if not files:
-            raise FileNotFoundError(f"{path / MODEL_FILE} is missing: the pipeline folder has no tagger for "
-                                    f"'{self.name}'. Save it again with nlp.to_disk() after the component was "
+            raise FileNotFoundError(f"{path / tagger_file_names(1)[0]} is missing: the pipeline folder has no tagger "
+                                    f"for '{self.name}'. Save it again with nlp.to_disk() after the component was "
                                     "initialised")
-        # runtime settings (device, batch sizes, policy) come from the pipeline's config.cfg, which the user
-        # may override at load time; the folder's cfg is a record of the saved state, not re-applied
-        self.set_taggers([tagger_from_bytes(file.read_bytes()) for file in files])
+        self.set_taggers(taggers_from_bytes([file.read_bytes() for file in files]))
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
-        return srsly.msgpack_dumps({"cfg": self.cfg,
-                                    "models": [tagger_to_bytes(tagger) for tagger in self._require_taggers()]})
+        serializers: Dict[str, Callable] = {"cfg": lambda: self.cfg}
+        if "model" not in exclude:
+            serializers["models"] = lambda: taggers_to_bytes(self._require_taggers())
+        return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
+        """Restore the tagger(s) of :meth:`to_bytes` (as with from_disk, the config is not re-applied)."""
         data = srsly.msgpack_loads(bytes_data)
-        blobs = data["models"] if "models" in data else [data["model"]]
-        self.set_taggers([tagger_from_bytes(blob) for blob in blobs])  # as from_disk: the config is not re-applied
+        if "model" not in exclude:
+            blobs = data["models"] if "models" in data else [data["model"]]
+            self.set_taggers(taggers_from_bytes(blobs))
         return self
 
 
@@ -291,25 +266,6 @@ def model_sources(model: ModelSource) -> List[str]:
     if isinstance(model, str):
         return [model] if model else []
     return [str(source) for source in model]
-
-
-def saved_model_files(folder: Path) -> List[Path]:
-    """The weight files :meth:`ClinicalFlairNER.to_disk` wrote: ``model.pt``, or the members in order."""
-    if (folder / MODEL_FILE).is_file():
-        return [folder / MODEL_FILE]
-    members = []
-    while (folder / MEMBER_FILE.format(len(members))).is_file():
-        members.append(folder / MEMBER_FILE.format(len(members)))
-    return members
-
-
-def merge_keeping_existing(existing: Sequence[Span], predicted: Sequence[Span]) -> List[Span]:
-    """Existing entities plus the predictions that overlap none of them."""
-    taken = set()
-    for span in existing:
-        taken.update(range(span.start, span.end))
-    added = [span for span in predicted if not taken.intersection(range(span.start, span.end))]
-    return list(existing) + filter_spans(added)
 
 
 @Language.factory(
@@ -331,7 +287,7 @@ def merge_keeping_existing(existing: Sequence[Span], predicted: Sequence[Span]) 
 )
 def make_clinical_flair_ner(
     nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
-    ents_policy: str, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
+    ents_policy: EntsPolicy, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
     scorer: Optional[Callable],
 ) -> ClinicalFlairNER:
     """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""

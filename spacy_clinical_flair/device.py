@@ -1,35 +1,20 @@
 """Choosing the torch device for the tagger, in agreement with spaCy/thinc's GPU selection."""
 from __future__ import annotations
 
-from typing import Optional
-
-
-def thinc_gpu_id() -> Optional[int]:
-    """The GPU that spaCy/thinc was told to use (``spacy.require_gpu()``, ``--gpu-id``), or None."""
-    try:
-        from thinc.api import get_current_ops
-
-        if type(get_current_ops()).__name__ != "CupyOps":
-            return None
-        import cupy
-
-        return int(cupy.cuda.runtime.getDevice())
-    except Exception:  # thinc without cupy, or cupy without a device
-        return None
-
 
 def resolve_device(device: str):
     """Turn the config value into a ``torch.device``.
 
-    ``"auto"``: the GPU spaCy/thinc selected, else the CPU. ``"cpu"``, ``"cuda"``, ``"cuda:N"``: as
-    asked; asking for CUDA where torch has none is an error that says so.
+    ``"auto"``: where thinc runs (``thinc.api.get_torch_default_device``: the GPU after
+    ``spacy.require_gpu()`` / ``--gpu-id``, else the CPU). ``"cpu"``, ``"cuda"``, ``"cuda:N"``: as asked;
+    asking for CUDA where torch has none is an error that says so.
     """
     import torch
+    from thinc.api import get_torch_default_device
 
     name = (device or "auto").strip().lower()
     if name == "auto":
-        gpu = thinc_gpu_id()
-        name = f"cuda:{gpu}" if gpu is not None and torch.cuda.is_available() else "cpu"
+        return get_torch_default_device()
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ValueError(f"device {device!r} asks for CUDA, but this torch ({torch.__version__}) sees no CUDA GPU; "

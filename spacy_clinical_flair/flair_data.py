@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, Span
 
@@ -18,6 +18,10 @@ from .sentences import ClinicalSentencizer
 
 if TYPE_CHECKING:  # flair is imported lazily: it takes seconds
     from flair.data import Sentence
+    from flair.models import SequenceTagger
+
+#: (first token, end token, label, score) of one predicted entity, in spaCy token indices.
+Prediction = Tuple[int, int, str, float]
 
 PathLike = Union[str, Path]
 DEFAULT_TAG_TYPE = "ner"
@@ -96,18 +100,56 @@ def entity_token_spans(tokens: SentenceTokens, ents: Iterable[Span]) -> Tuple[Li
     return spans, crossing
 
 
-def bioes_tags(length: int, spans: Sequence[Tuple[int, int, str]]) -> List[str]:
-    """BIOES tags for non-overlapping ``(start, end_exclusive, label)`` token spans."""
-    tags = ["O"] * length
-    for start, end, label in spans:
-        if end - start == 1:
-            tags[start] = f"S-{label}"
-        else:
-            tags[start] = f"B-{label}"
-            tags[end - 1] = f"E-{label}"
-            for i in range(start + 1, end - 1):
-                tags[i] = f"I-{label}"
-    return tags
+def prediction_units(docs: Sequence[Doc], max_sentence_tokens: Optional[int]) -> List[Tuple[int, SentenceTokens, "Sentence"]]:
+    """``(doc index, tokens, Flair Sentence)`` for every sentence of ``docs``.
+
+    Flair links every sentence of a ``predict()`` call as context of the next; the links are set per
+    document here, so no context crosses from one document into another.
+    """
+    from flair.data import Sentence
+
+    units: List[Tuple[int, SentenceTokens, Any]] = []
+    for doc_index, doc in enumerate(docs):
+        doc_units = [(doc_index, tokens, to_flair_sentence(tokens)) for tokens in sentence_tokens(doc, max_sentence_tokens)]
+        Sentence.set_context_for_sentences([sentence for _, _, sentence in doc_units])
+        units.extend(doc_units)
+    return units
+
+
+def predict_entities(tagger: "SequenceTagger", units: Sequence[Tuple[int, SentenceTokens, "Sentence"]], n_docs: int,
+                     batch_size: int = 32, label_name: Optional[str] = None) -> List[List[Prediction]]:
+    """Tag the sentences of :func:`prediction_units` (length-sorted mini-batches, no embeddings kept) and
+    read the predicted spans back as spaCy token offsets per document, in token order."""
+    import torch
+
+    label_name = label_name or tagger.tag_type
+    sentences = [sentence for _, _, sentence in units]
+    if sentences:
+        with torch.inference_mode():
+            tagger.predict(sentences, mini_batch_size=batch_size, label_name=label_name, embedding_storage_mode="none")
+    predictions: List[List[Prediction]] = [[] for _ in range(n_docs)]
+    for doc_index, tokens, sentence in units:
+        for span in sentence.get_spans(label_name):
+            label = span.get_label(label_name)
+            first = tokens.token_indices[span.tokens[0].idx - 1]
+            last = tokens.token_indices[span.tokens[-1].idx - 1]
+            predictions[doc_index].append((first, last + 1, label.value, float(label.score)))
+    for doc_predictions in predictions:
+        doc_predictions.sort()
+    return predictions
+
+
+def sentence_tags(tokens: SentenceTokens, spans: Sequence[Tuple[int, int, str]]) -> List[str]:
+    """BIOES tags of the sentence's tokens for its entity ``spans`` (from :func:`entity_token_spans`),
+    by spaCy's BILUO encoder (``L``/``U`` written as Flair's ``E``/``S``)."""
+    from spacy.training import offsets_to_biluo_tags
+
+    doc = tokens.doc
+    indices = tokens.token_indices
+    offsets = [(doc[indices[start]].idx, doc[indices[end - 1]].idx + len(doc[indices[end - 1]]), label)
+               for start, end, label in spans]
+    biluo = offsets_to_biluo_tags(doc, offsets)
+    return [biluo[i].replace("L-", "E-", 1).replace("U-", "S-", 1) for i in indices]
 
 
 @dataclass
@@ -179,7 +221,7 @@ def write_column_file(docs: Iterable[Doc], path: PathLike, report: Optional[Flai
                 spans, crossing = entity_token_spans(tokens, doc.ents)
                 report.entities_crossing_sentences += crossing
                 report.entities += len(spans)
-                for index, tag in zip(tokens.token_indices, bioes_tags(len(tokens.token_indices), spans)):
+                for index, tag in zip(tokens.token_indices, sentence_tags(tokens, spans)):
                     text = doc[index].text
                     if _WHITESPACE.search(text):
                         report.tokens_with_inner_whitespace += 1

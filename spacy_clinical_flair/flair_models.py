@@ -53,6 +53,7 @@ def build_tagger(
     labels: Sequence[str], language_models: Sequence["LanguageModel"], hidden_size: int = 256,
     tag_type: str = "ner", use_crf: bool = True, extra_embeddings: Optional[List] = None,
     word_dropout: float = 0.05, locked_dropout: float = 0.5, rnn_layers: int = 1, tag_format: str = "BIOES",
+    reproject_embeddings: bool = True,
 ) -> "SequenceTagger":
     """A BiLSTM(-CRF) SequenceTagger over stacked Flair embeddings of ``language_models``.
 
@@ -77,7 +78,8 @@ def build_tagger(
     stacked = embeddings[0] if len(embeddings) == 1 else StackedEmbeddings(embeddings)
     return SequenceTagger(hidden_size=hidden_size, embeddings=stacked, tag_dictionary=tag_dictionary,
                           tag_type=tag_type, tag_format=tag_format, use_crf=use_crf, rnn_layers=rnn_layers,
-                          word_dropout=word_dropout, locked_dropout=locked_dropout)
+                          word_dropout=word_dropout, locked_dropout=locked_dropout,
+                          reproject_embeddings=reproject_embeddings)
 
 
 def random_tagger(

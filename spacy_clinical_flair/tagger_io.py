@@ -9,7 +9,7 @@ import contextlib
 import io
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple, Union
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
@@ -137,3 +137,37 @@ def entity_labels(tagger: "SequenceTagger") -> Tuple[str, ...]:
             continue
         labels.add(tag[2:] if tag.startswith(SPAN_PREFIXES) else tag)
     return tuple(sorted(labels))
+
+
+#: File name of a single tagger inside a component folder, and of ensemble member ``i``.
+MODEL_FILE = "model.pt"
+MEMBER_FILE = "model-{}.pt"
+
+
+def tagger_file_names(count: int) -> List[str]:
+    """The file names a set of ``count`` taggers is saved under: ``model.pt``, or ``model-0.pt``, ..."""
+    return [MODEL_FILE] if count == 1 else [MEMBER_FILE.format(i) for i in range(count)]
+
+
+def saved_tagger_files(folder: Path) -> List[Path]:
+    """The tagger files in a component folder, in member order (empty when there are none)."""
+    if (folder / MODEL_FILE).is_file():
+        return [folder / MODEL_FILE]
+    members = []
+    while (folder / MEMBER_FILE.format(len(members))).is_file():
+        members.append(folder / MEMBER_FILE.format(len(members)))
+    return members
+
+
+def remove_tagger_files(folder: Path) -> None:
+    """Delete the tagger files of an earlier save, so a smaller ensemble does not inherit extra members."""
+    for old in [folder / MODEL_FILE, *folder.glob(MEMBER_FILE.format("*"))]:
+        old.unlink(missing_ok=True)
+
+
+def taggers_to_bytes(taggers: Sequence["SequenceTagger"]) -> List[bytes]:
+    return [tagger_to_bytes(tagger) for tagger in taggers]
+
+
+def taggers_from_bytes(blobs: Sequence[bytes]) -> List["SequenceTagger"]:
+    return [tagger_from_bytes(blob) for blob in blobs]

@@ -20,7 +20,8 @@ def test_module_help_lists_the_commands():
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["convert", "export-brat", "to-flair"])
+@pytest.mark.parametrize("command", ["convert", "export-brat", "to-flair", "train-lm", "train-ner", "train-spacy",
+                                     "export-lm", "report"])
 def test_every_command_has_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -58,10 +59,7 @@ def test_convert_prints_problems_with_file_and_line(tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["convert", "/no/such/folder", "out.spacy"], "does not exist"),
     (["convert", str(SAMPLE / "dev"), "out.json"], "should end in .spacy"),
-    (["convert", str(SAMPLE / "dev"), "out.spacy", "--discontinuous", "merge"], "--discontinuous must be one of"),
     (["convert", str(SAMPLE / "dev"), "out.spacy", "--lang", "xx-nope"], "unknown spaCy language code"),
-    (["convert", str(SAMPLE / "dev"), "out.spacy", "--tokenizer", "whitespace"], "--tokenizer must be one of"),
-    (["train-lm", "configs/lm_cpu.cfg", "out", "--direction", "sideways"], "--direction must be"),
     (["export-brat", "/no/such.spacy", "out"], "does not exist"),
 ])
 def test_bad_input_gives_a_clear_error(args, message, tmp_path, monkeypatch):
@@ -69,6 +67,44 @@ def test_bad_input_gives_a_clear_error(args, message, tmp_path, monkeypatch):
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args,option", [
+    (["convert", str(SAMPLE / "dev"), "out.spacy", "--discontinuous", "merge"], "--discontinuous"),
+    (["convert", str(SAMPLE / "dev"), "out.spacy", "--tokenizer", "whitespace"], "--tokenizer"),
+    (["train-lm", "configs/lm_cpu.cfg", "out", "--direction", "sideways"], "--direction"),
+])
+def test_a_choice_outside_the_options_is_a_usage_error(args, option, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "Invalid value" in result.output and option in result.output
+
+
+def test_cli_choices_are_the_librarys():
+    from spacy_clinical_flair.cli import Discontinuous, TokenizerChoice
+    from spacy_clinical_flair.flatten import DISCONTINUOUS_POLICIES
+    from spacy_clinical_flair.tokenizer import TOKENIZERS
+
+    assert [c.value for c in Discontinuous] == list(DISCONTINUOUS_POLICIES)
+    assert [c.value for c in TokenizerChoice] == list(TOKENIZERS)
+
+
+def test_discontinuous_cover_through_the_cli(tmp_path):
+    """'Dolor ... torácico' (a real gap) is left out of doc.ents by default and covered with --discontinuous cover."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    text = "Dolor leve torácico y tos."
+    write_pair(tmp_path / "in", "x", text, "T1\tSINTOMA 0 5;11 19\tDolor torácico\nT2\tSINTOMA 22 25\ttos\n")
+    spans = {}
+    for policy in ("skip", "cover"):
+        result = runner.invoke(app, ["convert", str(tmp_path / "in"), str(tmp_path / f"{policy}.spacy"),
+                                     "--discontinuous", policy, "--no-progress"])
+        assert result.exit_code == 0, result.output
+        doc = next(DocBin().from_disk(tmp_path / f"{policy}.spacy").get_docs(spacy.blank("es").vocab))
+        spans[policy] = [(e.start_char, e.end_char) for e in doc.ents]
+    assert spans["skip"] == [(22, 25)]
+    assert spans["cover"] == [(0, 19), (22, 25)]
 
 
 def test_corrupt_docbin_is_a_clear_error(tmp_path):

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 import spacy
+from spacy.language import Language
 from flair.data import Sentence
 from flair.models import SequenceTagger
 
@@ -216,7 +217,7 @@ def test_cuda_asked_for_but_absent(tiny_tagger_path):
 
 
 @pytest.mark.parametrize("config,message", [
-    ({"ents_policy": "merge"}, "ents_policy must be one of"),
+    ({"ents_policy": "merge"}, "ents_policy"),
     ({"batch_size": 0}, "batch_size must be at least 1"),
     ({"device": "tpu"}, "device must be"),
 ])
@@ -244,20 +245,38 @@ def test_loading_a_pipeline_folder_without_weights(tmp_path, tiny_tagger_path):
         spacy.load(tmp_path / "p")
 
 
-def test_a_worker_process_uses_one_torch_thread(nlp_with_ner):
-    """In a process other than the one that loaded the tagger (an n_process worker), torch gets 1 thread."""
+@Language.component("record_torch_threads")
+def record_torch_threads(doc):
     import torch
 
-    ner = nlp_with_ner.get_pipe("clinical_flair_ner")
-    threads = torch.get_num_threads()
-    loaded_pid = ner._loaded_pid
-    try:
-        ner._loaded_pid = -1  # as seen from a forked worker
-        ner(nlp_with_ner.make_doc("Fiebre."))
-        assert torch.get_num_threads() == 1
-    finally:
-        torch.set_num_threads(threads)
-        ner._loaded_pid = loaded_pid
+    doc.user_data["torch_threads"] = torch.get_num_threads()
+    return doc
+
+
+def test_worker_processes_predict_the_same_with_one_torch_thread_each(tiny_tagger_path):
+    """nlp.pipe(n_process=2): each forked worker sets torch to one thread, and predictions do not change."""
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path)})
+    nlp.add_pipe("record_torch_threads")
+    nlp.initialize()
+    texts = sample_texts()[:6]
+    single = [ents(doc) for doc in nlp.pipe(texts)]
+    docs = list(nlp.pipe(texts, n_process=2, batch_size=2))
+    assert [ents(doc) for doc in docs] == single and any(single)
+    assert {doc.user_data["torch_threads"] for doc in docs} == {1}
+
+
+def test_auto_device_is_the_one_thinc_selected(monkeypatch):
+    """device "auto" follows spaCy/thinc (spacy.require_gpu() makes thinc's torch device a GPU)."""
+    import thinc.api
+    import torch
+
+    from spacy_clinical_flair.device import resolve_device
+
+    monkeypatch.setattr(thinc.api, "get_torch_default_device", lambda: torch.device("cuda", 1))
+    assert resolve_device("auto") == torch.device("cuda", 1)
+    monkeypatch.undo()
+    assert resolve_device("auto") == torch.device("cpu")
 
 
 def test_flair_context_never_crosses_documents(nlp_with_ner, monkeypatch):

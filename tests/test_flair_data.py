@@ -1,7 +1,8 @@
 """Docs → Flair: one sentence per spaCy sentence, spaCy tokens unchanged, BIOES tags."""
 from spacy_clinical_flair.flair_data import (
     FlairDataReport,
-    bioes_tags,
+    entity_token_spans,
+    sentence_tags,
     docs_to_flair_sentences,
     sentence_tokens,
     write_column_file,
@@ -25,9 +26,14 @@ def test_fixture_offsets():
     assert [TEXT[s:e] for s, e, _ in ENTS] == ["Cáncer de mama", "Dolor\n abdominal", "fiebre"]
 
 
-def test_bioes_tags():
-    assert bioes_tags(6, [(0, 3, "A"), (4, 5, "B")]) == ["B-A", "I-A", "E-A", "O", "S-B", "O"]
-    assert bioes_tags(2, [(0, 2, "X")]) == ["B-X", "E-X"]
+def test_sentence_tags_are_bioes_over_the_non_whitespace_tokens(nlp):
+    doc = make_doc(nlp, TEXT, ENTS)
+    first, second = sentence_tokens(doc)
+    assert sentence_tags(first, entity_token_spans(first, doc.ents)[0]) == ["B-ENFERMEDAD", "I-ENFERMEDAD",
+                                                                            "E-ENFERMEDAD", "O"]
+    # 'Dolor \n abdominal' spans a whitespace token, which Flair does not see: B then E
+    assert sentence_tags(second, entity_token_spans(second, doc.ents)[0]) == ["B-SINTOMA", "E-SINTOMA", "O",
+                                                                             "S-SINTOMA", "O"]
 
 
 def test_sentences_skip_whitespace_tokens_only(nlp):

@@ -144,25 +144,25 @@ def test_both_directions_report_a_failing_run(tmp_path):
     assert result.exit_code == 1 and "forward" in result.output and "failed" in result.output
 
 
-def test_side_by_side_training_reports_each_directions_progress(tmp_path, capsys):
-    from spacy_clinical_flair.cli import _report_progress
+def test_side_by_side_training_reports_each_directions_progress(tmp_path):
+    from spacy_clinical_flair.training.lm import _follow
 
     class Finishing:  # a process that is running for its first two polls
         def __init__(self):
             self.polls = 0
 
-        def poll(self):
+        def is_alive(self):
             self.polls += 1
-            return None if self.polls <= 2 else 0
+            return self.polls <= 2
 
-    logs = {}
     for direction, ppl in (("forward", "9.5"), ("backward", "8.25")):
-        logs[direction] = tmp_path / f"{direction}.log"
-        logs[direction].write_text(f"noise\n| end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl {ppl}\n")
-    _report_progress({d: (Finishing(), log) for d, log in logs.items()}, every_seconds=0)
-    out = capsys.readouterr().out.splitlines()
-    assert out == ["forward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 9.5",
-                   "backward: end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 8.25"]
+        (tmp_path / direction).mkdir()
+        (tmp_path / direction / "loss.txt").write_text(
+            f"noise\n| end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl {ppl}\n")
+    seen = []
+    _follow({d: Finishing() for d in ("forward", "backward")}, tmp_path, lambda d, line: seen.append((d, line)), 0)
+    assert seen == [("forward", "end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 9.5"),
+                    ("backward", "end of split   1 /  7 | epoch   1 | time: 10.01s | valid ppl 8.25")]
 
 
 def test_extra_embeddings_survive_saving_and_loading(tmp_path):

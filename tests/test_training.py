@@ -45,7 +45,11 @@ def test_lm_ner_assemble_load_predict(tmp_path):
                       *paths, *TINY_LM])
         assert f"{direction} LM:" in out and (tmp_path / f"lm-{direction}" / "best-lm.pt").is_file()
         result = json.loads((tmp_path / f"lm-{direction}" / "lm-result.json").read_text())
-        assert result["best_valid_perplexity"] > 1.0
+        logged = [float(line.split("valid ppl")[1].split("|")[0]) for line in
+                  (tmp_path / f"lm-{direction}" / "loss.txt").read_text().splitlines() if "end of split" in line]
+        assert result["best_valid_perplexity"] == pytest.approx(min(logged))
+        characters = len(spacy_clinical_flair_lm(tmp_path / f"lm-{direction}" / "best-lm.pt").dictionary)
+        assert result["best_valid_perplexity"] < characters  # better than a uniform guess over the characters
 
     out = invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", *paths,
                   "--paths.lm_forward", tmp_path / "lm-forward/best-lm.pt",
@@ -68,7 +72,48 @@ def test_lm_ner_assemble_load_predict(tmp_path):
     text = (SAMPLE / "test" / "caso_test_001.txt").read_text(encoding="utf-8")
     doc = nlp(text)
     assert doc.text == text and doc.has_annotation("SENT_START")
-    assert all(ent.label_ in sample_labels for ent in doc.ents)
+
+
+def spacy_clinical_flair_lm(path):
+    from spacy_clinical_flair.lm_io import load_language_model
+
+    return load_language_model(path)
+
+
+def f1_on(nlp, docs):
+    from spacy.scorer import Scorer
+    from spacy.training import Example
+
+    return Scorer.score_spans([Example(p, g) for p, g in zip(nlp.pipe(d.text for d in docs), docs)], "ents")["ents_f"]
+
+
+def test_tagger_training_learns(tmp_path):
+    """A tagger trained on the sample's 60 notes finds the dev entities; an untrained one with the same
+    labels does not (one-hot word embeddings, no LM, to keep it quick)."""
+    from spacy.tokens import DocBin
+
+    from spacy_clinical_flair.flair_models import random_tagger
+
+    convert_brat_folder(SAMPLE / "train", tmp_path / "train.spacy", progress=False)
+    convert_brat_folder(SAMPLE / "dev", tmp_path / "dev.spacy", progress=False)
+    invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "train.spacy",
+            "--paths.dev", tmp_path / "dev.spacy", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
+            "--ner.extra_embeddings", '["onehot"]', "--ner.onehot_min_freq", "1", "--ner.use_crf", "false",
+            "--ner.hidden_size", "32", "--ner.max_epochs", "10", "--ner.optimizer", "adamw",
+            "--ner.learning_rate", "0.01", "--ner.train_with_dev", "false"])
+    result = json.loads((tmp_path / "ner" / "ner-result.json").read_text())
+    dev = list(DocBin().from_disk(tmp_path / "dev.spacy").get_docs(spacy.blank("es").vocab))
+    scores = {}
+    for name, source in (("trained", str(tmp_path / "ner" / "model.pt")), ("random", None)):
+        nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": "clinical_flair.tokenizer.v1"}}})
+        ner = nlp.add_pipe("clinical_flair_ner", config={"model": source})
+        if source:
+            nlp.initialize()
+        else:
+            ner.set_tagger(random_tagger(result["labels"], seed=1))
+        scores[name] = f1_on(nlp, dev)
+    assert scores["trained"] > 0.6 and scores["trained"] > scores["random"] + 0.4, scores
+    assert result["dev_f1"] == pytest.approx(max(result["dev_f1"], 0)) and result["best_epoch"] >= 1
 
 
 def test_lm_corpus_layout_and_too_small_errors(tmp_path):

@@ -29,7 +29,7 @@ import numpy
 import srsly
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Maxout, Model, chain, concatenate, with_array
+from thinc.api import Linear, Maxout, Model, chain, concatenate, with_array
 from thinc.shims import Shim
 from thinc.types import Floats2d
 
@@ -215,12 +215,15 @@ def FlairDropout(rate: float) -> Model[Floats2d, Floats2d]:
 @registry.architectures("clinical_flair.FlairEmbed.v1")
 def FlairEmbed(
     width: int, vectors: Model[List[Doc], List[Floats2d]], features: Optional[Model[List[Doc], List[Floats2d]]] = None,
-    dropout: float = 0.0,
+    dropout: float = 0.0, projection: int = 0,
 ) -> Model[List[Doc], List[Floats2d]]:
-    """An ``embed`` layer for ``spacy.Tok2Vec.v2``: Flair ``vectors`` (dropout ``dropout`` in training)
+    """An ``embed`` layer for ``spacy.Tok2Vec.v2``: Flair ``vectors`` (dropout ``dropout`` in training;
+    with ``projection`` > 0 first mapped linearly to that many dimensions, which makes each step cheaper)
     concatenated with ``features`` (e.g. ``spacy.MultiHashEmbed.v2``; ``null``: the LM vectors alone),
     mixed to ``width`` by Maxout (3 pieces, layer-normalised), as spaCy mixes its own embeddings."""
     flair = chain(vectors, with_array(FlairDropout(dropout)))
+    if projection > 0:
+        flair = chain(flair, with_array(Linear(projection)))
     inputs = concatenate(features, flair) if features is not None else flair
     model = chain(inputs, with_array(Maxout(width, nP=3, dropout=0.0, normalize=True)))
     model.name = EMBED_NAME

@@ -11,10 +11,13 @@ import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
 from ..tagger_io import looks_like_path
 from .budget import BudgetExpired, time_budget
+
+if TYPE_CHECKING:
+    from confection import Config
 
 
 @dataclass
@@ -267,3 +270,165 @@ def _lm_result(output: Path, settings: LMSettings, stopped: bool) -> LMResult:
 
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+
+
+Direction = Literal["forward", "backward"]
+DIRECTIONS: Tuple[Direction, Direction] = ("forward", "backward")
+
+
+def train_lm(config: "Config", output: Path, direction: Direction = "forward", base: Optional[str] = None,
+             resume: bool = False, threads: int = 0,
+             on_corpus: Optional[Callable[[LMCorpusInfo], None]] = None) -> LMResult:
+    """Train one LM as a config describes it (``[corpus]`` text, ``[lm]`` settings); the result is also
+    written to ``output/lm-result.json``.
+
+    ``base`` (a file or Flair name; ``None``: the config's ``[lm] base``; ``"null"``: from scratch)
+    is fine-tuned instead of starting from scratch. ``on_corpus`` is told what text was gathered.
+    """
+    from .config import settings_from
+
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be 'forward' or 'backward', not {direction!r}")
+    base = config["lm"].get("base") if base is None else base
+    base = None if base in (None, "", "null") else str(base)
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    corpus_cfg = config["corpus"]
+    corpus_settings = settings_from(config, "corpus", LMCorpusSettings,
+                                    other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang"))
+    lm_settings = settings_from(config, "lm", LMSettings, other_keys=("base",))
+    spacy_files = [corpus_cfg.get("train"), corpus_cfg.get("dev"), *corpus_cfg.get("extra_spacy_files", [])]
+    texts = gather_texts([Path(p) for p in spacy_files if p], [Path(p) for p in corpus_cfg.get("text_dirs", [])],
+                         corpus_cfg.get("lang", "es"))
+    output = Path(output)
+    info = prepare_lm_corpus(texts, output / "corpus", corpus_settings)
+    if on_corpus:
+        on_corpus(info)
+    check_corpus_fits(info, lm_settings)
+    result = train_language_model(output / "corpus", output, direction == "forward", lm_settings, base_lm=base,
+                                  resume=resume)
+    write_result(output / "lm-result.json", result)
+    return result
+
+
+def write_result(path: Path, result) -> None:
+    """A training result dataclass as JSON."""
+    import dataclasses
+    import json
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dataclasses.asdict(result), default=str, indent=2), encoding="utf-8")
+
+
+class LMTrainingFailed(RuntimeError):
+    """One of the two LM trainings of :func:`train_lm_pair` failed; ``logs`` has its log file."""
+
+    def __init__(self, directions: Sequence[str], logs: Dict[str, Path]) -> None:
+        tails = []
+        for direction in directions:
+            lines = logs[direction].read_text(encoding="utf-8", errors="replace").splitlines()
+            tails.append(f"--- {direction} ({logs[direction]}):\n" + "\n".join(lines[-5:]))
+        super().__init__(f"the {' and '.join(directions)} LM training failed\n" + "\n".join(tails))
+        self.logs = logs
+
+
+def train_lm_pair(config: "Config", output: Path, bases: Optional[Dict[str, Optional[str]]] = None,
+                  resume: bool = False, threads: int = 0,
+                  on_progress: Optional[Callable[[str, str], None]] = None,
+                  every_seconds: float = 30.0) -> Dict[str, LMResult]:
+    """Train the forward and the backward LM side by side, one process each, into ``output/forward`` and
+    ``output/backward`` (on 2 cores about 1.3x the characters per second of one after the other).
+
+    Each process gets ``threads`` torch threads (default: half the cores) and logs to
+    ``output/train-lm-DIRECTION.log``; ``on_progress(direction, line)`` gets each new end-of-split line.
+    Interrupting the caller stops both processes. A failed process raises :class:`LMTrainingFailed`.
+    """
+    import multiprocessing
+    import os
+
+    bases = bases or {}
+    threads = threads or max(1, (os.cpu_count() or 2) // 2)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
+    logs = {direction: output / f"train-lm-{direction}.log" for direction in DIRECTIONS}
+    processes = {direction: context.Process(
+        target=_train_direction_process, name=f"train-lm-{direction}",
+        args=(config.to_str(), str(output / direction), direction, bases.get(direction), resume, threads,
+              str(logs[direction]))) for direction in DIRECTIONS}
+    for process in processes.values():
+        process.start()
+    try:
+        _follow(processes, output, on_progress, every_seconds)
+    finally:  # Ctrl-C (or any error) here must not leave the two trainings running
+        for process in processes.values():
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    failed = [direction for direction, process in processes.items() if process.exitcode != 0]
+    if failed:
+        raise LMTrainingFailed(failed, logs)
+    return {direction: read_lm_result(output / direction / "lm-result.json") for direction in DIRECTIONS}
+
+
+def _train_direction_process(config_text: str, output: str, direction: Direction, base: Optional[str],
+                             resume: bool, threads: int, log: str) -> None:
+    """Child process of :func:`train_lm_pair`: everything it prints goes to ``log``."""
+    import os
+    import sys
+
+    from confection import Config
+
+    handle = open(log, "w", encoding="utf-8")
+    os.dup2(handle.fileno(), 1)
+    os.dup2(handle.fileno(), 2)
+    sys.stdout = sys.stderr = handle
+    try:
+        result = train_lm(Config().from_str(config_text), Path(output), direction, base, resume, threads,
+                          on_corpus=lambda info: print(corpus_summary(info), flush=True))
+        print(result_summary(direction, result), flush=True)
+    except BaseException as err:  # the parent reads the reason from the log
+        print(f"error: {type(err).__name__}: {err}", flush=True)
+        handle.flush()
+        os._exit(1)
+    handle.flush()
+
+
+def _follow(processes: Dict[str, Any], output: Path, on_progress, every_seconds: float) -> None:
+    """Until both processes end, report each one's newest end-of-split line as it appears."""
+    import time
+
+    shown = {direction: "" for direction in processes}
+    last = time.monotonic()
+    while any(process.is_alive() for process in processes.values()):
+        time.sleep(0.5)
+        if on_progress is None or time.monotonic() - last < every_seconds:
+            continue
+        last = time.monotonic()
+        for direction in processes:
+            loss = output / direction / "loss.txt"
+            lines = [line for line in _read(loss).splitlines() if "end of split" in line]
+            if lines and lines[-1] != shown[direction]:
+                shown[direction] = lines[-1]
+                on_progress(direction, lines[-1][lines[-1].index("end of split"):].strip())
+
+
+def read_lm_result(path: Path) -> LMResult:
+    import json
+
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data["model_path"] = Path(data["model_path"])
+    return LMResult(**data)
+
+
+def corpus_summary(info: LMCorpusInfo) -> str:
+    return (f"LM corpus: {info.documents} documents, {info.train_chars} training characters in {info.splits} "
+            f"split(s), {info.valid_chars} valid, {info.test_chars} test")
+
+
+def result_summary(direction: str, result: LMResult) -> str:
+    return (f"{direction} LM: {result.model_path} | best valid perplexity {result.best_valid_perplexity} | "
+            f"test perplexity {result.test_perplexity} | splits evaluated {result.epochs_logged}"
+            + (" | stopped by the time budget" if result.stopped_by_budget else ""))

@@ -48,6 +48,7 @@ class NERSettings:
     onehot_min_freq: int = 2  # "onehot": words seen fewer times in the training data share the <unk> vector
     tag_format: str = "BIOES"  # or "BIO": half the tags (a cheaper CRF)
     optimizer: str = "sgd"  # or "adamw"
+    reproject_embeddings: bool = True  # a learned square linear map of the embeddings before the BiLSTM
 
 
 @dataclass
@@ -168,7 +169,7 @@ def train_ner(
     tagger = build_tagger(labels, lms, hidden_size=settings.hidden_size, use_crf=settings.use_crf,
                           extra_embeddings=extras, word_dropout=settings.word_dropout,
                           locked_dropout=settings.locked_dropout, rnn_layers=settings.rnn_layers,
-                          tag_format=settings.tag_format)
+                          tag_format=settings.tag_format, reproject_embeddings=settings.reproject_embeddings)
     deadline = started_at + settings.max_minutes * 60 if settings.max_minutes > 0 else None
     start = time.perf_counter()
     if settings.precompute_embeddings and settings.embeddings_storage_mode != "none":
@@ -249,3 +250,33 @@ def _best_dev_epoch(dev_scores: Sequence[float]) -> Tuple[Optional[int], Optiona
         return None, None
     best = max(range(len(dev_scores)), key=lambda i: (dev_scores[i], -i))
     return best + 1, float(dev_scores[best])
+
+
+def train_ner_from_config(config, output: Path, started_at: Optional[float] = None) -> NERResult:
+    """Train the tagger a config describes: ``[paths]`` train/dev ``.spacy`` files, ``[data]`` LM files and
+    language, ``[ner]`` settings. The result is also written to ``output/ner-result.json``.
+
+    ``started_at`` (``time.perf_counter()``) is where ``ner.max_minutes`` counts from (default: now).
+    """
+    from ..docs import read_docbin
+    from .config import settings_from
+    from .lm import write_result
+
+    started_at = time.perf_counter() if started_at is None else started_at
+    settings = settings_from(config, "ner", NERSettings)
+    lang = config["data"].get("lang", "es")
+    dev_path = config["paths"].get("dev")
+    language_models = [Path(config["data"][key]) for key in ("lm_forward", "lm_backward") if config["data"].get(key)]
+    result = train_ner(list(read_docbin(config["paths"]["train"], lang)),
+                       list(read_docbin(dev_path, lang)) if dev_path else [], language_models, output, settings,
+                       started_at=started_at)
+    write_result(Path(output) / "ner-result.json", result)
+    return result
+
+
+def result_summary(result: NERResult) -> str:
+    best = f"best dev F1 {result.dev_f1} (epoch {result.best_epoch})" if result.best_epoch else "no dev evaluation"
+    return (f"training data: {result.train_sentences} sentences, {result.train_entities} entities; "
+            f"{result.entities_left_out} entities left out (they cross a sentence boundary)\n"
+            f"tagger: {result.model_path} | labels {', '.join(result.labels)} | {best} | "
+            f"{result.epochs} epochs in {result.seconds:.0f} s")
