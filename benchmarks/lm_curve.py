@@ -1,31 +1,30 @@
-"""Validation perplexity against wall-clock time of a train-lm run, from Flair's training.log.
+"""Validation perplexity against training time of a train-lm run, from Flair's loss.txt.
 
     python benchmarks/lm_curve.py benchmarks/out/pretrain [--every-minutes 30]
 
-For each direction folder (forward/, backward/) under the run folder: minutes since the first log line,
-epoch, split, validation perplexity, learning rate, at every evaluation (or the last one of each
+For each direction folder (forward/, backward/) under the run folder: training minutes so far, counted as
+splits done x the median of Flair's per-split "time:" (the pretraining was paused with SIGSTOP while
+timed benchmarks ran, which inflates the time of the split in progress; validation passes are not counted), epoch,
+split, validation perplexity, learning rate, at every evaluation (or the last one of each
 --every-minutes interval), as a Markdown table; the best perplexity and when it was reached.
 """
 import argparse
-import datetime
 import re
 from pathlib import Path
 
-LINE = re.compile(r"^(\S+ \S+) \| end of split\s+(\d+) /\s*(\d+) \| epoch\s+(\d+) \| time:\s*[0-9.]+s \| "
+LINE = re.compile(r"^\| end of split\s+(\d+) /\s*(\d+) \| epoch\s+(\d+) \| time:\s*([0-9.]+)s \| "
                   r"valid loss [0-9.]+ \| valid ppl\s+([0-9.]+) \| learning rate\s+([0-9.]+)")
 
 
-def read_curve(log: Path):
-    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-    stamp = lambda text: datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S,%f")
-    start = stamp(" ".join(lines[0].split()[:2]))
-    rows = []
-    for line in lines:
-        match = LINE.match(line)
-        if match:
-            when, split, splits, epoch, ppl, lr = match.groups()
-            rows.append(((stamp(when) - start).total_seconds() / 60, int(epoch), int(split), float(ppl), float(lr)))
-    return rows
+def read_curve(loss: Path):
+    import statistics
+
+    matches = [m.groups() for m in map(LINE.match, loss.read_text(encoding="utf-8", errors="replace").splitlines()) if m]
+    if not matches:
+        return []
+    per_split = statistics.median(float(m[3]) for m in matches)
+    return [((n + 1) * per_split / 60, int(epoch), int(split), float(ppl), float(lr))
+            for n, (split, splits, epoch, _, ppl, lr) in enumerate(matches)]
 
 
 def main() -> None:
@@ -34,7 +33,7 @@ def main() -> None:
     parser.add_argument("--every-minutes", type=float, default=0.0, help="one row per interval (0: every row)")
     args = parser.parse_args()
     for direction in ("forward", "backward"):
-        log = args.run / direction / "training.log"
+        log = args.run / direction / "loss.txt"
         if not log.is_file():
             continue
         rows = read_curve(log)
