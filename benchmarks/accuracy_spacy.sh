@@ -8,6 +8,8 @@
 # DATA_DIR holds train.spacy, dev.spacy and test.spacy (from `python -m spacy_clinical_flair convert`).
 # spaCy re-tokenises the text with its own tokenizer, so the converter's tokenizer does not matter here.
 # SPACY_TOKENIZER=clinical trains spaCy with this package's clinical tokenizer instead of its own.
+# VECTORS=DIR adds static vectors (a `spacy init vectors` folder, e.g. from benchmarks/floret_vectors.py).
+# EVAL=dev|test picks the split scored at the end (default test).
 # Writes OUT/test.json (spacy evaluate) and OUT/seconds (training wall clock).
 set -euo pipefail
 data=${1:?usage: accuracy_spacy.sh DATA_DIR MINUTES SEED OUT}
@@ -19,6 +21,7 @@ python -m spacy init config "$out/spacy-ner.cfg" -l es -p ner -o efficiency --fo
 start=$(date +%s)
 tokenizer_args=()
 if [ "${SPACY_TOKENIZER:-default}" = clinical ]; then tokenizer_args=(--nlp.tokenizer.@tokenizers clinical_flair.tokenizer.v1); fi
+if [ -n "${VECTORS:-}" ]; then tokenizer_args+=(--paths.vectors "$VECTORS" --components.tok2vec.model.embed.include_static_vectors true); fi
 timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/model" \
   --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${tokenizer_args[@]}" \
   >"$out/train.log" 2>&1 || [ $? -eq 124 ]
