@@ -1,12 +1,12 @@
-"""Validation perplexity against training time of a train-lm run, from Flair's loss.txt.
+"""Validation perplexity against training progress of a train-lm run, from Flair's loss.txt.
 
-    python benchmarks/lm_curve.py benchmarks/out/pretrain [--every-minutes 30]
+    python benchmarks/lm_curve.py benchmarks/out/pretrain [--split-chars 300000] [--chars-per-second 7500]
 
-For each direction folder (forward/, backward/) under the run folder: training minutes so far, counted as
-splits done x the median of Flair's per-split "time:" (the pretraining was paused with SIGSTOP while
-timed benchmarks ran, which inflates the time of the split in progress; validation passes are not counted), epoch,
-split, validation perplexity, learning rate, at every evaluation (or the last one of each
---every-minutes interval), as a Markdown table; the best perplexity and when it was reached.
+For each direction folder (forward/, backward/) under the run folder, one row per evaluation (after every
+training split): splits done, epoch, million training characters read, validation perplexity, learning
+rate, and, with --chars-per-second (a measured training speed), the minutes that many characters take at
+that speed. Wall-clock minutes are not used: the pretraining here shared the machine with other work and was
+paused while timed benchmarks ran, so its clock says little.
 """
 import argparse
 import re
@@ -16,39 +16,36 @@ LINE = re.compile(r"^\| end of split\s+(\d+) /\s*(\d+) \| epoch\s+(\d+) \| time:
                   r"valid loss [0-9.]+ \| valid ppl\s+([0-9.]+) \| learning rate\s+([0-9.]+)")
 
 
-def read_curve(loss: Path):
-    import statistics
-
-    matches = [m.groups() for m in map(LINE.match, loss.read_text(encoding="utf-8", errors="replace").splitlines()) if m]
-    if not matches:
-        return []
-    per_split = statistics.median(float(m[3]) for m in matches)
-    return [((n + 1) * per_split / 60, int(epoch), int(split), float(ppl), float(lr))
-            for n, (split, splits, epoch, _, ppl, lr) in enumerate(matches)]
+def read_curve(loss: Path, split_chars: int):
+    rows = []
+    for n, match in enumerate(m for m in map(LINE.match, loss.read_text(encoding="utf-8").splitlines()) if m):
+        split, _, epoch, _, ppl, lr = match.groups()
+        rows.append((n + 1, int(epoch), (n + 1) * split_chars / 1e6, float(ppl), float(lr)))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run", type=Path, help="train-lm output folder (with forward/ and backward/)")
-    parser.add_argument("--every-minutes", type=float, default=0.0, help="one row per interval (0: every row)")
+    parser.add_argument("--split-chars", type=int, default=300_000, help="[corpus] split_chars of the run")
+    parser.add_argument("--chars-per-second", type=float, default=0.0, help="measured training speed")
+    parser.add_argument("--every", type=int, default=1, help="show every N-th evaluation (and the last)")
     args = parser.parse_args()
     for direction in ("forward", "backward"):
-        log = args.run / direction / "loss.txt"
-        if not log.is_file():
+        loss = args.run / direction / "loss.txt"
+        if not loss.is_file():
             continue
-        rows = read_curve(log)
-        print(f"\n{direction}: {len(rows)} evaluations\n\n| minutes | epoch | split | valid ppl | learning rate |\n|---|---|---|---|---|")
-        shown = []
-        for row in rows:
-            if args.every_minutes and shown and int(row[0] // args.every_minutes) == int(shown[-1][0] // args.every_minutes):
-                shown[-1] = row
-            else:
-                shown.append(row)
-        for minutes, epoch, split, ppl, lr in shown:
-            print(f"| {minutes:.0f} | {epoch} | {split} | {ppl:.3f} | {lr:g} |")
-        if rows:
-            best = min(rows, key=lambda row: row[3])
-            print(f"\nbest: ppl {best[3]:.3f} after {best[0]:.0f} minutes (epoch {best[1]}, split {best[2]})")
+        rows = read_curve(loss, args.split_chars)
+        minutes = " minutes at the measured speed |" if args.chars_per_second else ""
+        print(f"\n{direction}: {len(rows)} evaluations\n\n| splits | epoch | M characters |{minutes} valid ppl | "
+              f"learning rate |\n|---|---|---|{'---|' if minutes else ''}---|---|")
+        for i, (splits, epoch, chars, ppl, lr) in enumerate(rows):
+            if (i + 1) % args.every and i + 1 != len(rows):
+                continue
+            extra = f" {chars * 1e6 / args.chars_per_second / 60:.0f} |" if args.chars_per_second else ""
+            print(f"| {splits} | {epoch} | {chars:.1f} |{extra} {ppl:.3f} | {lr:g} |")
+        best = min(rows, key=lambda row: row[3])
+        print(f"\nbest: ppl {best[3]:.3f} after {best[0]} splits ({best[2]:.1f} M characters, epoch {best[1]})")
 
 
 if __name__ == "__main__":
