@@ -1,47 +1,51 @@
 #!/usr/bin/env bash
-# Everything behind benchmarks/accuracy.md: the cpu recipe against spaCy's efficiency NER on a real
-# BRAT corpus, the same wall-clock budget each (MINUTES, default 10) on this machine, 3 seeds each,
-# then the ablations (seed 1). Runs one after another, never side by side (they would share the cores).
+# Everything behind benchmarks/accuracy.md: each system trained within the same wall-clock budget (MINUTES,
+# default 10, LM training included) on a BRAT corpus's train (+dev for model selection), scored on its test
+# split, for each seed. Runs one after another, never side by side (they would share the cores).
 #
-#   bash benchmarks/accuracy.sh CORPUS_DIR [MINUTES] [OUT] [PHASE ...]
+#   bash benchmarks/accuracy.sh CORPUS_DIR OUT [MINUTES] [SEEDS] [SYSTEM ...]
 #
-# CORPUS_DIR holds train/ dev/ test/ BRAT folders. PHASEs (default: all of them, in this order):
-# convert spacy recipe ablations table. About (6 + 6) x MINUTES for spacy + recipe, 6 x MINUTES for
-# the ablations.
+# CORPUS_DIR holds train/ dev/ test/ BRAT folders. SEEDS: e.g. "1 2 3" (default). SYSTEMs (default: all):
+#   spacy                spaCy's efficiency NER (`spacy init config -o efficiency`), spaCy's tokenizer
+#   spacy-clinical       the same with this package's clinical tokenizer
+#   default              the project's default: base LMs fine-tuned 2 min + spaCy NER on the Flair layer
+#   spacy-flair-scratch  spaCy NER on the Flair layer over LMs trained from scratch in the budget (4 min)
+#   tagger               the clinical_flair_ner tagger recipe on the base LMs (fine-tuned 2 min)
+#   tagger-scratch       the same tagger on LMs trained from scratch in the budget (the earlier `cpu` recipe)
+# Writes OUT/SYSTEM-seedN/test.json (spacy evaluate) and seconds; then python benchmarks/accuracy_table.py OUT.
 set -euo pipefail
-corpus=${1:?usage: accuracy.sh CORPUS_DIR [MINUTES] [OUT] [PHASE ...]}
-minutes=${2:-10}
-out=${3:-benchmarks/out/acc}
-shift $(( $# < 3 ? $# : 3 ))
-phases=${*:-convert spacy recipe ablations table}
+corpus=${1:?usage: accuracy.sh CORPUS_DIR OUT [MINUTES] [SEEDS] [SYSTEM ...]}
+out=${2:?OUT}
+minutes=${3:-10}
+seeds=${4:-1 2 3}
+shift $(( $# < 4 ? $# : 4 ))
+systems=${*:-spacy spacy-clinical default spacy-flair-scratch tagger tagger-scratch}
 here=$(dirname "$0")
 data="$out/data"
+base_forward=assets/lms/clinical-es-forward.safetensors
+base_backward=assets/lms/clinical-es-backward.safetensors
 
-for phase in $phases; do
-  case $phase in
-    convert)
-      mkdir -p "$data" "$data-default"
-      for split in train dev test; do
-        python -m spacy_clinical_flair convert "$corpus/$split" "$data/$split.spacy" --no-progress \
-          --report "$data/$split.report.json" >/dev/null
-        python -m spacy_clinical_flair convert "$corpus/$split" "$data-default/$split.spacy" --no-progress \
-          --tokenizer default --report "$data-default/$split.report.json" >/dev/null
-      done ;;
-    spacy)
-      for seed in 1 2 3; do bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$out/spacy-seed$seed"; done ;;
-    recipe)
-      for seed in 1 2 3; do bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$out/recipe-seed$seed"; done ;;
-    ablations)
-      lm="$out/recipe-seed1"  # its LMs and their training time are reused: same budget for every tagger
-      REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-onehot" --ner.extra_embeddings '["onehot"]'
-      REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-train-only" --ner.train_with_dev false
-      REUSE_LM=$lm bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-crf" --ner.use_crf true
-      REUSE_LM=$lm PIPELINE_TOKENIZER=default bash "$here/accuracy_recipe.sh" "$data-default" "$minutes" 1 "$out/ablation-default-tokenizer"
-      REUSE_LM=$lm MEMBERS=3 bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-ensemble3"
-      NO_LM=1 bash "$here/accuracy_recipe.sh" "$data" "$minutes" 1 "$out/ablation-no-lm" --ner.extra_embeddings '["onehot","char"]'
-      SPACY_TOKENIZER=clinical bash "$here/accuracy_spacy.sh" "$data" "$minutes" 1 "$out/ablation-spacy-clinical-tokenizer" ;;
-    table)
-      python "$here/accuracy_table.py" "$out" ;;
-    *) echo "unknown phase $phase" >&2; exit 2 ;;
-  esac
+mkdir -p "$data"
+for split in train dev test; do
+  [ -f "$data/$split.spacy" ] || python -m spacy_clinical_flair convert "$corpus/$split" "$data/$split.spacy" \
+    --no-progress --report "$data/$split.report.json" >/dev/null
 done
+for system in $systems; do
+  for seed in $seeds; do
+    run="$out/$system-seed$seed"
+    if [ -f "$run/test.json" ]; then echo "$run done"; continue; fi
+    case $system in
+      spacy) bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
+      spacy-clinical) SPACY_TOKENIZER=clinical bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
+      default) FINETUNE_MINUTES=2 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
+                 bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
+      spacy-flair-scratch) FINETUNE_MINUTES=4 BASE_FORWARD=scratch \
+                 bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
+      tagger) FINETUNE_MINUTES=2 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
+                 bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run" ;;
+      tagger-scratch) bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run" ;;
+      *) echo "unknown system $system" >&2; exit 2 ;;
+    esac
+  done
+done
+python "$here/accuracy_table.py" "$out"

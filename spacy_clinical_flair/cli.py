@@ -287,7 +287,7 @@ def train_spacy_command(
     except (FileNotFoundError, ValueError) as err:
         fail(str(err))
     write_result(output_dir / "train-result.json", result)
-    score = "no dev score" if result.best_score is None else f"best dev ents_f {result.best_score:.4f}"
+    score = "no dev score" if result.best_score is None else f"best dev score {result.best_score:.4f}"
     typer.echo(f"pipeline: {result.best_model} | {score} | {result.seconds:.0f} s"
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
 

@@ -215,6 +215,35 @@ def test_saved_pipeline_reloads_with_identical_predictions(trained_pipeline, mon
     assert [ents(doc) for doc in again.pipe(doc.text for doc in gold)] == [ents(doc) for doc in predicted]
 
 
+def test_spancat_on_the_flair_layer_learns_nested_spans(tmp_path_factory):
+    """spaCy's spancat on the same layer (configs/spacy_flair_spancat.cfg) learns doc.spans["brat"], nested
+    entities included, which no sequence labeller can output."""
+    import spacy
+    from spacy.tokens import DocBin
+
+    from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
+
+    folder = tmp_path_factory.mktemp("spancat")
+    train, dev = convert_sample(folder)
+    gold = list(DocBin().from_disk(dev).get_docs(spacy.blank("es").vocab))
+    nested = sum(1 for doc in gold for a in doc.spans["brat"] for b in doc.spans["brat"]
+                 if a is not b and a.start <= b.start and b.end <= a.end and (a.start, a.end) != (b.start, b.end))
+    assert nested > 0, "the sample's dev split has nested entities"
+    torch.manual_seed(2)
+    dictionary = character_dictionary(sample_texts("train"))
+    lm_paths = [save_language_model(build_language_model(dictionary, forward, hidden_size=8, embedding_size=4),
+                                    folder / f"lm-{forward}.safetensors") for forward in (True, False)]
+    overrides = {"paths.train": str(train), "paths.dev": str(dev), "paths.lm_forward": str(lm_paths[0]),
+                 "paths.lm_backward": str(lm_paths[1]), "training.max_steps": 300, "training.eval_frequency": 100}
+    result = train_spacy_pipeline(REPO / "configs" / "spacy_flair_spancat.cfg", folder / "out", overrides)
+    assert result.best_score is not None and result.best_score > 0.3, result.scores
+    assert result.best_score == pytest.approx(result.scores["spans_brat_f"])
+    nlp = spacy.load(result.best_model)
+    predicted = list(nlp.pipe(doc.text for doc in gold))
+    assert any(a.start <= b.start and b.end <= a.end and (a.start, a.end) != (b.start, b.end)
+               for doc in predicted for a in doc.spans["brat"] for b in doc.spans["brat"])
+
+
 def test_budget_stops_training_after_an_evaluation(tmp_path):
     from spacy_clinical_flair.training.budget import BudgetExpired
     from spacy_clinical_flair.training.spacy_train import TrainingBudget

@@ -36,9 +36,20 @@ def entities_in(path: Path) -> int:
     return sum(len(doc.ents) for doc in DocBin().from_disk(path).get_docs(spacy.blank("es").vocab))
 
 
-def t_lines(folder: Path) -> int:
-    return sum(line.startswith("T") for ann in folder.glob("*.ann")
-               for line in ann.read_text(encoding="utf-8").splitlines())
+def outermost_continuous(folder: Path) -> int:
+    """Entities the converter puts in doc.ents, counted from the .ann files: continuous T lines not inside
+    another (discontinuous ones stay in doc.spans under the default discontinuous='skip')."""
+    total = 0
+    for ann in folder.glob("*.ann"):
+        spans = []
+        for line in ann.read_text(encoding="utf-8").splitlines():
+            offsets = line.split("\t")[1].split(" ", 1)[1] if line.startswith("T") else ";"
+            if ";" not in offsets:
+                start, end = map(int, offsets.split())
+                spans.append((start, end))
+        total += sum(not any(s <= start and end <= e and (s, e) != (start, end) for s, e in spans)
+                     for start, end in spans)
+    return total
 
 
 def test_convert_step_takes_absolute_paths(tmp_path):
@@ -48,7 +59,7 @@ def test_convert_step_takes_absolute_paths(tmp_path):
     run_project("run", "convert", project, "--vars.train_dir", corpus / "train", "--vars.dev_dir",
                 corpus / "dev", "--vars.test_dir", corpus.resolve() / "test", cwd=tmp_path)
     for split in ("train", "dev", "test"):
-        assert entities_in(project / "corpus" / f"{split}.spacy") == t_lines(SAMPLE / split)  # the sample has no nesting
+        assert entities_in(project / "corpus" / f"{split}.spacy") == outermost_continuous(SAMPLE / split) > 0
 
 
 def git(*args, cwd: Path) -> None:
@@ -77,10 +88,10 @@ def test_meddocan_asset_is_fetched_from_a_git_repository(tmp_path):
     assert not (fetched / "README.md").exists()
     run_project("run", "convert", project, "--vars.train_dir", "assets/meddocan/train/brat", "--vars.dev_dir",
                 "assets/meddocan/dev/brat", "--vars.test_dir", "assets/meddocan/test/brat", cwd=tmp_path)
-    assert entities_in(project / "corpus" / "dev.spacy") == t_lines(repo / "corpus" / "dev" / "brat") > 0
+    assert entities_in(project / "corpus" / "dev.spacy") == outermost_continuous(repo / "corpus" / "dev" / "brat") > 0
 
 
-PATH_VARS = {"train_dir", "dev_dir", "test_dir", "lm_config", "base_lm_forward", "base_lm_backward", "lm_text_dir",
+PATH_VARS = {"train_dir", "dev_dir", "test_dir", "lm_config", "base_lm_forward", "base_lm_backward", "lm_text_dir", "lm_forward", "lm_backward",
              "spacy_config", "tagger_config", "pipeline_config"}
 FILE = re.compile(r"(?<![\w./-])((?:corpus|training|configs|assets)/[^\s'\"\]]+|\$\{vars\.(\w+)\})")
 
@@ -102,3 +113,28 @@ def test_every_input_of_a_step_is_a_dependency(name):
                 continue
             assert path.rstrip("/") in listed or any(path.startswith(entry + "/") for entry in listed), \
                 f"{name}: {path} is read but not a dependency"
+
+
+def test_project_file_passes_weasels_validation():
+    """weasel refuses a project.yml whose workflow shares a command's name or names an unknown step."""
+    from weasel.util import load_project_config
+
+    config = load_project_config(REPO, interpolate=True)
+    commands = {command["name"] for command in config["commands"]}
+    for workflow, steps in config["workflows"].items():
+        assert workflow not in commands
+        assert set(steps) <= commands, workflow
+
+
+def test_interpolated_deps_and_outputs_are_one_path_each():
+    """confection joins adjacent bare "${vars.x}" list entries into one "a, b" string, which weasel then
+    reports as a missing dependency: after interpolation every entry must still be its own path."""
+    from weasel.util import load_project_config
+
+    config = load_project_config(REPO, interpolate=True)
+    raw = {command["name"]: command for command in PROJECT["commands"]}
+    for command in config["commands"]:
+        for key in ("deps", "outputs", "outputs_no_cache"):
+            entries = command.get(key, [])
+            assert len(entries) == len(raw[command["name"]].get(key, [])), (command["name"], key, entries)
+            assert not any(", " in entry for entry in entries), (command["name"], key, entries)

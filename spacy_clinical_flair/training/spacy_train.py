@@ -105,6 +105,14 @@ def train_spacy_pipeline(
         print(f"Stopped by the time budget ({err}); model-best is the best dev checkpoint", file=sys.stdout)
     best = output / "model-best"
     meta_path = best / "meta.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
-    return SpacyTrainResult(output, best, meta.get("performance", {}).get("ents_f"), meta.get("performance", {}),
-                            time.time() - started_at, stopped)
+    performance = json.loads(meta_path.read_text(encoding="utf-8")).get("performance", {}) if meta_path.is_file() else {}
+    return SpacyTrainResult(output, best, weighted_score(performance, config["training"].get("score_weights", {})),
+                            performance, time.time() - started_at, stopped)
+
+
+def weighted_score(performance: Dict[str, Any], weights: Dict[str, Any]) -> Optional[float]:
+    """The score spaCy selects ``model-best`` by: the weighted sum of ``[training.score_weights]``."""
+    used = {key: weight for key, weight in weights.items() if isinstance(weight, (int, float)) and weight}
+    if not used or any(performance.get(key) is None for key in used):
+        return None
+    return sum(float(performance[key]) * weight for key, weight in used.items())
