@@ -8,9 +8,9 @@
 # CORPUS_DIR holds train/ dev/ test/ BRAT folders. SEEDS: e.g. "1 2 3" (default). SYSTEMs (default: all):
 #   spacy                spaCy's efficiency NER (`spacy init config -o efficiency`), spaCy's tokenizer
 #   spacy-clinical       the same with this package's clinical tokenizer
-#   default              the project's default: base LMs fine-tuned 2 min + spaCy NER on the Flair layer
+#   default              the project's default: spaCy NER on the Flair layer over the shipped base LMs as they are
 #   spacy-flair-scratch  spaCy NER on the Flair layer over LMs trained from scratch in the budget (4 min)
-#   tagger               the clinical_flair_ner tagger recipe on the base LMs (fine-tuned 2 min)
+#   tagger               the clinical_flair_ner tagger recipe (configs/ner_cpu.cfg) on the shipped base LMs
 #   tagger-scratch       the same tagger on LMs trained from scratch in the budget (the earlier `cpu` recipe)
 # Writes OUT/SYSTEM-seedN/test.json (spacy evaluate) and seconds; then python benchmarks/accuracy_table.py OUT.
 set -euo pipefail
@@ -37,11 +37,11 @@ for system in $systems; do
     case $system in
       spacy) bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-clinical) SPACY_TOKENIZER=clinical bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
-      default) FINETUNE_MINUTES=2 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
+      default) FINETUNE_MINUTES=0 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
                  bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-flair-scratch) FINETUNE_MINUTES=4 BASE_FORWARD=scratch \
                  bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
-      tagger) FINETUNE_MINUTES=2 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
+      tagger) FINETUNE_MINUTES=0 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
                  bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run" ;;
       tagger-scratch) bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run" ;;
       *) echo "unknown system $system" >&2; exit 2 ;;
