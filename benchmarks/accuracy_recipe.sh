@@ -72,7 +72,7 @@ for member in $(seq 1 "$members"); do
   python -m spacy_clinical_flair train-ner "$ner_config" "$folder" --paths.train "$data/train.spacy" \
     --paths.dev "$data/dev.spacy" "${lm_args[@]}" --ner.seed "$((seed * 100 + member))" \
     --ner.max_minutes "$tagger_minutes" --ner.max_epochs 1000 "${member_args[@]}" "$@" | tail -2
-  models+=("\"$folder/model.pt\"")
+  models+=("\"$folder\"")
 done
 reused=0
 if [ -n "${REUSE_LM:-}" ]; then reused=$lm_seconds; fi  # the reused LMs' time counts towards the total

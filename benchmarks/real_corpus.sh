@@ -29,7 +29,7 @@ python -m spacy_clinical_flair train-ner configs/ner_paper.cfg "$out/ner" --path
   --paths.dev "$out/dev.spacy" --paths.lm_forward "$out/lm-forward/best-lm.pt" \
   --paths.lm_backward "$out/lm-backward/best-lm.pt" --ner.max_minutes "$(share 0.5)" | tail -1
 flair_seconds=$(( $(date +%s) - start ))
-python -m spacy assemble configs/pipeline.cfg "$out/pipeline" --paths.tagger "$out/ner/model.pt" >/dev/null
+python -m spacy assemble configs/pipeline.cfg "$out/pipeline" --paths.tagger "$out/ner" >/dev/null
 python -m spacy evaluate "$out/pipeline" "$out/test.spacy" --output "$out/flair-test.json" >/dev/null
 
 python -m spacy init config "$out/spacy-ner.cfg" -l es -p ner -o efficiency --force >/dev/null

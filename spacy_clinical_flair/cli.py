@@ -139,6 +139,25 @@ def export_lm_command(
                f"({output.stat().st_size / 1e6:.1f} MB)")
 
 
+@app.command("import-flair")
+def import_flair_command(
+    pt_file: Path = typer.Argument(..., help="A Flair SequenceTagger .pt file (a pickle) that you trust."),
+    output_dir: Path = typer.Argument(..., help="Folder to write model.safetensors into (created if needed)."),
+) -> None:
+    """Convert one trusted Flair tagger .pt (a pickle: loading it can run code) to this package's safe format,
+    safetensors + JSON, which clinical_flair_ner loads without unpickling (config 'model' = OUTPUT_DIR)."""
+    from .tagger_format import TaggerFormatError, import_flair_tagger
+    from .tagger_io import TaggerLoadError
+
+    if not pt_file.is_file():
+        fail(f"{pt_file} does not exist; pass a Flair SequenceTagger .pt file")
+    try:
+        written = import_flair_tagger(pt_file, output_dir)
+    except (TaggerLoadError, TaggerFormatError) as err:
+        fail(str(err))
+    typer.echo(f"written to {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
 @app.command("report")
 def report_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
@@ -242,7 +261,7 @@ def train_lm_command(
 def train_ner_command(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
-    output_dir: Path = typer.Argument(..., help="Folder for Flair's training files and the chosen model.pt."),
+    output_dir: Path = typer.Argument(..., help="Folder for Flair's training logs and the chosen tagger (model.safetensors)."),
 ) -> None:
     """Train the BiLSTM(-CRF) tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
     --section.key value arguments override the config."""
@@ -258,7 +277,7 @@ def train_ner_command(
         fail(str(err))
     typer.echo(result_summary(result))
     if result.epochs == 0:
-        typer.secho("warning: no epoch finished within ner.max_minutes; model.pt is the state at the interruption, "
+        typer.secho("warning: no epoch finished within ner.max_minutes; model.safetensors is the state at the interruption, "
                     "never evaluated on dev. Raise ner.max_minutes (or lower the model size).",
                     fg=typer.colors.YELLOW, err=True)
 

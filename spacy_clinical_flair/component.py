@@ -29,8 +29,8 @@ from spacy.util import minibatch
 from .device import resolve_device
 from .ensemble import Prediction, majority, vote
 from .flair_data import predict_entities, prediction_units
-from .tagger_io import (entity_labels, load_tagger, remove_tagger_files, saved_tagger_files, tagger_file_names,
-                        taggers_from_bytes, taggers_to_bytes)
+from .tagger_format import (MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes)
+from .tagger_io import entity_labels, load_tagger
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
@@ -101,7 +101,8 @@ class ClinicalFlairNER(Pipe):
 
     def initialize(self, get_examples: Optional[Callable] = None, *, nlp: Optional[Language] = None,
                    model: Union[str, List[str], None] = None) -> None:
-        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``.pt`` path or hub name, or a list.
+        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``train-ner`` output folder or
+        ``.safetensors`` file, a Flair ``.pt`` file (a pickle: only files you trust) or hub name, or a list.
 
         A component that already holds a tagger (e.g. loaded from disk) keeps it when no model is named.
         """
@@ -109,8 +110,8 @@ class ClinicalFlairNER(Pipe):
             return
         sources = model_sources(model if model is not None else self.cfg["model"])
         if not sources:
-            raise ValueError(f"'{self.name}' has no tagger: set config 'model' to the path of a trained Flair "
-                             "SequenceTagger .pt file (or a list of them for an ensemble), or pass "
+            raise ValueError(f"'{self.name}' has no tagger: set config 'model' to a tagger trained with "
+                             "train-ner (its output folder; or a list of them for an ensemble), or pass "
                              "initialize(model=...)")
         self.set_taggers([load_tagger(source) for source in sources])
         self.cfg["model"] = sources[0] if len(sources) == 1 else sources
@@ -145,7 +146,7 @@ class ClinicalFlairNER(Pipe):
         if not self.taggers:
             if not model_sources(self.cfg["model"]):
                 raise ValueError(f"'{self.name}' has no tagger yet: call nlp.initialize() with config 'model' set to "
-                                 "a trained Flair SequenceTagger .pt file, or load a saved pipeline")
+                                 "a tagger trained with train-ner (its output folder), or load a saved pipeline")
             self.initialize()
         if self._pid_changed():
             self._adopt_new_process()
@@ -214,49 +215,62 @@ class ClinicalFlairNER(Pipe):
     # ------------------------------------------------------------------ serialisation
 
     def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
-        """Write ``cfg`` and the weights into the component's folder: ``model.pt``, or ``model-0.pt``,
-        ``model-1.pt``, ... for an ensemble."""
+        """Write ``cfg`` and the weights into the component's folder as safetensors + JSON (no pickle):
+        ``model.safetensors``, or ``model-0.safetensors``, ``model-1.safetensors``, ... for an ensemble."""
         path = Path(path)
         taggers = self._require_taggers() if "model" not in exclude else []
         path.mkdir(parents=True, exist_ok=True)
         serializers: Dict[str, Callable] = {CFG_FILE: lambda p: srsly.write_json(p, self.cfg)}
         if taggers:
-            remove_tagger_files(path)
-            blobs = taggers_to_bytes(taggers)
-            for name, blob in zip(tagger_file_names(len(blobs)), blobs):
-                serializers[name] = lambda p, blob=blob: p.write_bytes(blob)
+            for old in [path / TAGGER_FILE, *path.glob(MEMBER_FILE.format("*"))]:
+                old.unlink(missing_ok=True)  # a smaller ensemble must not inherit members of an earlier save
+            for name, tagger in zip(member_file_names(len(taggers)), taggers):
+                serializers[name] = lambda p, tagger=tagger: p.write_bytes(tagger_to_bytes(tagger))
         util.to_disk(path, serializers, [name for name in exclude if name != "model"])
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
         """Restore the tagger(s) saved by :meth:`to_disk` (the original ``model`` paths are not needed).
 
-        Runtime settings (device, batch sizes, policy) come from the pipeline's ``config.cfg``, which may be
-        overridden at load time; the folder's ``cfg`` is a record of the saved state, not re-applied.
+        Only the safetensors files are read; nothing in the folder is unpickled. Runtime settings (device,
+        batch sizes, policy) come from the pipeline's ``config.cfg``, which may be overridden at load time;
+        the folder's ``cfg`` is a record of the saved state, not re-applied.
         """
         path = Path(path)
         if "model" in exclude:
             return self
-        files = saved_tagger_files(path)
+        files = saved_member_files(path)
         if not files:
-            raise FileNotFoundError(f"{path / tagger_file_names(1)[0]} is missing: the pipeline folder has no tagger "
-                                    f"for '{self.name}'. Save it again with nlp.to_disk() after the component was "
-                                    "initialised")
-        self.set_taggers(taggers_from_bytes([file.read_bytes() for file in files]))
+            legacy = " It holds a model.pt (a pickle from an older version): convert it with `python -m " \
+                     "spacy_clinical_flair import-flair` and save the pipeline again." if (path / "model.pt").exists() else ""
+            raise FileNotFoundError(f"{path / TAGGER_FILE} is missing: the pipeline folder has no tagger for "
+                                    f"'{self.name}'. Save it again with nlp.to_disk() after the component was "
+                                    f"initialised.{legacy}")
+        self.set_taggers([tagger_from_bytes(file.read_bytes(), str(file)) for file in files])
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
         serializers: Dict[str, Callable] = {"cfg": lambda: self.cfg}
         if "model" not in exclude:
-            serializers["models"] = lambda: taggers_to_bytes(self._require_taggers())
+            serializers["models"] = lambda: [tagger_to_bytes(tagger) for tagger in self._require_taggers()]
         return util.to_bytes(serializers, exclude)
 
     def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
         """Restore the tagger(s) of :meth:`to_bytes` (as with from_disk, the config is not re-applied)."""
         data = srsly.msgpack_loads(bytes_data)
         if "model" not in exclude:
-            blobs = data["models"] if "models" in data else [data["model"]]
-            self.set_taggers(taggers_from_bytes(blobs))
+            self.set_taggers([tagger_from_bytes(blob, f"{self.name} tagger {index}")
+                              for index, blob in enumerate(data["models"])])
         return self
+
+
+def saved_member_files(folder: Path) -> List[Path]:
+    """The tagger files in a component folder, in member order (empty when there are none)."""
+    if (folder / TAGGER_FILE).is_file():
+        return [folder / TAGGER_FILE]
+    members: List[Path] = []
+    while (folder / MEMBER_FILE.format(len(members))).is_file():
+        members.append(folder / MEMBER_FILE.format(len(members)))
+    return members
 
 
 def model_sources(model: ModelSource) -> List[str]:

@@ -1,15 +1,18 @@
-"""Loading and saving Flair ``SequenceTagger`` files, with errors that say what to do.
+"""Finding and loading Flair ``SequenceTagger`` models for the component, with errors that say what to do.
 
-Flair model files are Python pickles (``torch.load(..., weights_only=False)``): loading one can
-run arbitrary code. Load only files you trust.
+The package's own format (:mod:`spacy_clinical_flair.tagger_format`: safetensors + JSON) is what
+``train-ner`` writes and what pipelines hold; loading it unpickles nothing. Flair's ``.pt`` files are
+Python pickles (``torch.load(..., weights_only=False)``): loading one can run arbitrary code, so they are
+read only when a user names one (with a warning), and ``import-flair`` converts a trusted one once.
 """
 from __future__ import annotations
 
 import contextlib
 import io
 import logging
+import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
@@ -25,14 +28,16 @@ class TaggerLoadError(ValueError):
 
 def looks_like_path(model: str) -> bool:
     """Whether ``model`` names a file rather than a model on Flair's hub (``ner``, ``flair/ner-x``)."""
-    if model.startswith((".", "/", "~")) or "\\" in model or model.endswith((".pt", ".bin", ".pth")):
+    if model.startswith((".", "/", "~")) or "\\" in model or model.endswith((".pt", ".bin", ".pth", ".safetensors")):
         return True
     return model.count("/") > 1  # 'org/name' is a hub id; deeper paths are files
 
 
-def _read_state(source: Union[str, Path, bytes], what: str) -> Dict[str, Any]:
+def read_trusted_pickle(source: Union[Path, bytes], what: str = "") -> Dict[str, Any]:
+    """The state dict in a Flair ``.pt`` file: a pickle, so only for files the user trusts and names."""
     import torch
 
+    what = what or str(source)
     try:
         stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
         with stream:
@@ -43,6 +48,10 @@ def _read_state(source: Union[str, Path, bytes], what: str) -> Dict[str, Any]:
     if not isinstance(state, dict):
         raise TaggerLoadError(f"{what} holds a {type(state).__name__}, not a Flair model state")
     return state
+
+
+class PickleWarning(UserWarning):
+    """A Flair ``.pt`` file (a pickle, which can run code when loaded) is being read."""
 
 
 def tagger_from_state(state: Dict[str, Any], what: str) -> "SequenceTagger":
@@ -83,15 +92,23 @@ def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
 
 
 def load_tagger(model: str) -> "SequenceTagger":
-    """Load a tagger from a local ``.pt`` file, or from Flair's hub by name where it is reachable."""
+    """Load a tagger from this package's safe format (a ``.safetensors`` file or a ``train-ner`` output
+    folder), from a Flair ``.pt`` file (a pickle: warns), or from Flair's hub by name where it is reachable."""
+    from .tagger_format import TAGGER_FILE, load_tagger_file
+
     path = Path(model).expanduser()
+    if path.is_dir() or path.suffix == ".safetensors":
+        tagger = load_tagger_file(path)
+        check_ner_like(tagger, str(path))
+        return tagger
     if path.is_file():
-        return tagger_from_state(_read_state(path, str(path)), str(path))
-    if path.is_dir():
-        raise TaggerLoadError(f"model {model!r} is a folder; pass the tagger's .pt file")
+        warnings.warn(f"{path} is a Flair .pt file, a pickle: loading it can run code. Load only files you trust, "
+                      f"or convert it once with `python -m spacy_clinical_flair import-flair {path} OUT_DIR` and "
+                      f"use OUT_DIR ({TAGGER_FILE})", PickleWarning, stacklevel=2)
+        return tagger_from_state(read_trusted_pickle(path), str(path))
     if looks_like_path(model):
-        raise FileNotFoundError(f"model file {model!r} does not exist; pass the path of a trained Flair "
-                                "SequenceTagger .pt file (config key 'model')")
+        raise FileNotFoundError(f"model {model!r} does not exist; pass a tagger trained with train-ner (its output "
+                                f"folder or {TAGGER_FILE}), or a Flair SequenceTagger .pt file (config key 'model')")
     return _load_from_hub(model)
 
 
@@ -109,26 +126,6 @@ def _load_from_hub(name: str) -> "SequenceTagger":
     return tagger
 
 
-def tagger_state(tagger: "SequenceTagger") -> Dict[str, Any]:
-    """What Flair's own ``save`` writes, as a dict."""
-    state = tagger._get_state_dict()
-    if hasattr(tagger, "model_card"):
-        state["model_card"] = tagger.model_card
-    return state
-
-
-def tagger_to_bytes(tagger: "SequenceTagger") -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(tagger_state(tagger), buffer, pickle_protocol=4)
-    return buffer.getvalue()
-
-
-def tagger_from_bytes(data: bytes) -> "SequenceTagger":
-    return tagger_from_state(_read_state(data, "the serialized tagger"), "the serialized tagger")
-
-
 def entity_labels(tagger: "SequenceTagger") -> Tuple[str, ...]:
     """The entity types a tagger predicts, without BIOES prefixes, sorted."""
     labels = set()
@@ -137,37 +134,3 @@ def entity_labels(tagger: "SequenceTagger") -> Tuple[str, ...]:
             continue
         labels.add(tag[2:] if tag.startswith(SPAN_PREFIXES) else tag)
     return tuple(sorted(labels))
-
-
-#: File name of a single tagger inside a component folder, and of ensemble member ``i``.
-MODEL_FILE = "model.pt"
-MEMBER_FILE = "model-{}.pt"
-
-
-def tagger_file_names(count: int) -> List[str]:
-    """The file names a set of ``count`` taggers is saved under: ``model.pt``, or ``model-0.pt``, ..."""
-    return [MODEL_FILE] if count == 1 else [MEMBER_FILE.format(i) for i in range(count)]
-
-
-def saved_tagger_files(folder: Path) -> List[Path]:
-    """The tagger files in a component folder, in member order (empty when there are none)."""
-    if (folder / MODEL_FILE).is_file():
-        return [folder / MODEL_FILE]
-    members = []
-    while (folder / MEMBER_FILE.format(len(members))).is_file():
-        members.append(folder / MEMBER_FILE.format(len(members)))
-    return members
-
-
-def remove_tagger_files(folder: Path) -> None:
-    """Delete the tagger files of an earlier save, so a smaller ensemble does not inherit extra members."""
-    for old in [folder / MODEL_FILE, *folder.glob(MEMBER_FILE.format("*"))]:
-        old.unlink(missing_ok=True)
-
-
-def taggers_to_bytes(taggers: Sequence["SequenceTagger"]) -> List[bytes]:
-    return [tagger_to_bytes(tagger) for tagger in taggers]
-
-
-def taggers_from_bytes(blobs: Sequence[bytes]) -> List["SequenceTagger"]:
-    return [tagger_from_bytes(blob) for blob in blobs]

@@ -29,12 +29,11 @@ LABELS = ["ENFERMEDAD", "FARMACO", "SINTOMA"]
 
 @pytest.fixture(scope="session")
 def tiny_tagger_path(tmp_path_factory) -> Path:
-    """A randomly initialised forward+backward Flair tagger saved as .pt (no download, ~0.2 MB)."""
+    """A randomly initialised forward+backward Flair tagger in the safe format (no download, ~0.2 MB)."""
     from spacy_clinical_flair.flair_models import random_tagger
+    from spacy_clinical_flair.tagger_format import save_tagger
 
-    path = tmp_path_factory.mktemp("models") / "tiny-tagger.pt"
-    random_tagger(LABELS, seed=0).save(path)
-    return path
+    return save_tagger(random_tagger(LABELS, seed=0), tmp_path_factory.mktemp("models") / "tiny-tagger.safetensors")
 
 
 def sample_texts(split: str = "dev"):

@@ -11,6 +11,7 @@ from flair.models import SequenceTagger
 
 from spacy_clinical_flair.component import ClinicalFlairNER
 from spacy_clinical_flair.sentences import ClinicalSentencizer
+from spacy_clinical_flair.tagger_format import load_tagger_file
 
 from .conftest import LABELS, sample_texts
 
@@ -25,7 +26,7 @@ def nlp_with_ner(tiny_tagger_path):
 
 @pytest.fixture(scope="module")
 def raw_tagger(tiny_tagger_path):
-    return SequenceTagger.load(str(tiny_tagger_path))
+    return load_tagger_file(tiny_tagger_path)
 
 
 def raw_entities(tagger, nlp, text, max_tokens=None):
@@ -120,14 +121,14 @@ def test_n_process_2_gives_the_same_entities(nlp_with_ner):
 # ---------------------------------------------------------------- serialisation
 
 def test_to_disk_then_spacy_load_in_a_new_process_without_the_original_file(tmp_path, tiny_tagger_path):
-    model_copy = tmp_path / "copy.pt"
+    model_copy = tmp_path / "copy.safetensors"
     model_copy.write_bytes(tiny_tagger_path.read_bytes())
     nlp = spacy.blank("es")
     nlp.add_pipe("clinical_sentencizer")
     nlp.add_pipe("clinical_flair_ner", config={"model": str(model_copy)})
     nlp.initialize()
     nlp.to_disk(tmp_path / "pipeline")
-    assert (tmp_path / "pipeline" / "clinical_flair_ner" / "model.pt").is_file()
+    assert (tmp_path / "pipeline" / "clinical_flair_ner" / "model.safetensors").is_file()
     texts = sample_texts()[:5]
     expected = [ents(doc) for doc in nlp.pipe(texts)]
     model_copy.unlink()
@@ -240,7 +241,7 @@ def test_loading_a_pipeline_folder_without_weights(tmp_path, tiny_tagger_path):
     nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path)})
     nlp.initialize()
     nlp.to_disk(tmp_path / "p")
-    (tmp_path / "p" / "clinical_flair_ner" / "model.pt").unlink()
+    (tmp_path / "p" / "clinical_flair_ner" / "model.safetensors").unlink()
     with pytest.raises(FileNotFoundError, match="has no tagger"):
         spacy.load(tmp_path / "p")
 

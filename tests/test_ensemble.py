@@ -63,15 +63,14 @@ NOISE = 0.5
 def second_tagger_path(tmp_path_factory, tiny_tagger_path):
     """The tiny tagger with noise on its output layer: agrees with it on some entities, not all."""
     import torch
-    from flair.models import SequenceTagger
 
-    tagger = SequenceTagger.load(str(tiny_tagger_path))
+    from spacy_clinical_flair.tagger_format import load_tagger_file, save_tagger
+
+    tagger = load_tagger_file(tiny_tagger_path)
     torch.manual_seed(1)
     with torch.no_grad():
         tagger.linear.weight.add_(torch.randn_like(tagger.linear.weight) * NOISE)
-    path = tmp_path_factory.mktemp("models") / "tiny-tagger-2.pt"
-    tagger.save(path)
-    return path
+    return save_tagger(tagger, tmp_path_factory.mktemp("models") / "tiny-tagger-2.safetensors")
 
 
 def pipeline(model, **config):
@@ -119,7 +118,8 @@ def test_ensemble_round_trips_through_disk_and_bytes(tmp_path, tiny_tagger_path,
     expected = entity_sets(nlp, texts)
     nlp.to_disk(tmp_path / "pipe")
     folder = tmp_path / "pipe" / "clinical_flair_ner"
-    assert sorted(p.name for p in folder.glob("*.pt")) == ["model-0.pt", "model-1.pt", "model-2.pt"]
+    assert sorted(p.name for p in folder.iterdir()) == ["cfg", "model-0.safetensors", "model-1.safetensors",
+                                                        "model-2.safetensors"]
     loaded = spacy.load(tmp_path / "pipe")
     assert len(loaded.get_pipe("clinical_flair_ner").taggers) == 3
     assert entity_sets(loaded, texts) == expected

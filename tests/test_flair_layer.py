@@ -1,4 +1,5 @@
 """Flair LM vectors as a spaCy layer: equality with Flair, frozen LMs, caching, training, saving, errors."""
+import os
 import pickle
 from pathlib import Path
 
@@ -162,6 +163,18 @@ def convert_sample(folder: Path):
     return folder / "train.spacy", folder / "dev.spacy"
 
 
+def sample_training_overrides(folder: Path, seed: int, hidden_size: int, steps: int, eval_every: int) -> dict:
+    """Converted sample train/dev and two tiny random LMs (safetensors) as config overrides."""
+    train, dev = convert_sample(folder)
+    torch.manual_seed(seed)
+    dictionary = character_dictionary(sample_texts("train"))
+    lm_paths = [save_language_model(build_language_model(dictionary, forward, hidden_size=hidden_size,
+                                                         embedding_size=hidden_size // 2),
+                                    folder / f"lm-{forward}.safetensors") for forward in (True, False)]
+    return {"paths.train": str(train), "paths.dev": str(dev), "paths.lm_forward": str(lm_paths[0]),
+            "paths.lm_backward": str(lm_paths[1]), "training.max_steps": steps, "training.eval_frequency": eval_every}
+
+
 def ents(doc):
     return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
 
@@ -172,17 +185,11 @@ def trained_pipeline(tmp_path_factory):
     from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
 
     folder = tmp_path_factory.mktemp("flair-layer")
-    train, dev = convert_sample(folder)
-    torch.manual_seed(1)
-    dictionary = character_dictionary(sample_texts("train"))
-    lm_paths = [save_language_model(build_language_model(dictionary, forward, hidden_size=16, embedding_size=8),
-                                    folder / f"lm-{forward}.safetensors") for forward in (True, False)]
-    overrides = {"paths.train": str(train), "paths.dev": str(dev), "paths.lm_forward": str(lm_paths[0]),
-                 "paths.lm_backward": str(lm_paths[1]), "training.max_steps": 160, "training.eval_frequency": 40}
+    overrides = sample_training_overrides(folder, seed=1, hidden_size=16, steps=160, eval_every=40)
     result = train_spacy_pipeline(REPO / "configs" / "spacy_flair_ner.cfg", folder / "out", overrides)
-    for path in lm_paths:
-        path.unlink()  # the saved pipeline must not need them
-    return result, dev
+    for key in ("paths.lm_forward", "paths.lm_backward"):
+        Path(overrides[key]).unlink()  # the saved pipeline must not need them
+    return result, Path(overrides["paths.dev"])
 
 
 def test_spacy_ner_on_the_flair_layer_learns(trained_pipeline):
@@ -224,17 +231,11 @@ def test_spancat_on_the_flair_layer_learns_nested_spans(tmp_path_factory):
     from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
 
     folder = tmp_path_factory.mktemp("spancat")
-    train, dev = convert_sample(folder)
-    gold = list(DocBin().from_disk(dev).get_docs(spacy.blank("es").vocab))
+    overrides = sample_training_overrides(folder, seed=2, hidden_size=8, steps=300, eval_every=100)
+    gold = list(DocBin().from_disk(overrides["paths.dev"]).get_docs(spacy.blank("es").vocab))
     nested = sum(1 for doc in gold for a in doc.spans["brat"] for b in doc.spans["brat"]
                  if a is not b and a.start <= b.start and b.end <= a.end and (a.start, a.end) != (b.start, b.end))
     assert nested > 0, "the sample's dev split has nested entities"
-    torch.manual_seed(2)
-    dictionary = character_dictionary(sample_texts("train"))
-    lm_paths = [save_language_model(build_language_model(dictionary, forward, hidden_size=8, embedding_size=4),
-                                    folder / f"lm-{forward}.safetensors") for forward in (True, False)]
-    overrides = {"paths.train": str(train), "paths.dev": str(dev), "paths.lm_forward": str(lm_paths[0]),
-                 "paths.lm_backward": str(lm_paths[1]), "training.max_steps": 300, "training.eval_frequency": 100}
     result = train_spacy_pipeline(REPO / "configs" / "spacy_flair_spancat.cfg", folder / "out", overrides)
     assert result.best_score is not None and result.best_score > 0.3, result.scores
     assert result.best_score == pytest.approx(result.scores["spans_brat_f"])
@@ -259,3 +260,37 @@ def test_budget_stops_training_after_an_evaluation(tmp_path):
     budget(None, {"step": 12})  # not after an evaluation, deadline not reached: goes on
     with pytest.raises(BudgetExpired):
         TrainingBudget(deadline=now - 1, eval_frequency=10)(None, {"step": 5})
+
+
+def test_spacy_package_installs_and_loads_elsewhere(trained_pipeline, tmp_path):
+    """`spacy package` of the pipeline, installed with pip into a folder of its own, loads by package name in a
+    fresh interpreter outside the repository (no LM file, no assets/) and predicts what the folder predicts."""
+    import json
+    import subprocess
+    import sys
+    import tarfile
+
+    result, dev = trained_pipeline
+    run = dict(capture_output=True, text=True)
+    (tmp_path / "packages").mkdir()
+    built = subprocess.run([sys.executable, "-m", "spacy", "package", str(result.best_model), str(tmp_path / "packages"),
+                            "--name", "flair_layer_test", "--version", "0.0.1", "--force"], **run)
+    assert built.returncode == 0, built.stdout + built.stderr
+    (archive,) = (tmp_path / "packages").glob("*/dist/*.tar.gz")
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert any(name.endswith("/tok2vec/model") for name in names)
+    assert not any(name.endswith((".pt", ".pkl", ".pickle")) for name in names)
+    target = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                                "--target", str(target), str(archive)], **run)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(spacy.blank("es").vocab)][:5]
+    script = ("import json, sys, spacy; nlp = spacy.load('es_flair_layer_test'); "
+              "print(json.dumps([[[e.start_char, e.end_char, e.label_] for e in d.ents] "
+              "for d in nlp.pipe(json.load(sys.stdin))]))")
+    loaded = subprocess.run([sys.executable, "-c", script], input=json.dumps(texts), cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(target)}, **run)
+    assert loaded.returncode == 0, loaded.stderr
+    expected = [[list(entity) for entity in ents(doc)] for doc in spacy.load(result.best_model).pipe(texts)]
+    assert json.loads(loaded.stdout) == expected and any(expected)

@@ -95,11 +95,11 @@ def test_epochs_from_needs_a_run_with_dev_evaluation(tmp_path):
 def test_precomputed_embeddings_equal_flairs_own_and_are_compact(tiny_tagger_path):
     import torch
     from flair.data import Sentence
-    from flair.models import SequenceTagger
 
+    from spacy_clinical_flair.tagger_format import load_tagger_file
     from spacy_clinical_flair.training.ner import precompute_static_embeddings
 
-    tagger = SequenceTagger.load(str(tiny_tagger_path))
+    tagger = load_tagger_file(tiny_tagger_path)
     texts = ["Fiebre alta desde hace dos días .", "Dolor", "Paciente de 45 años con tos seca y disnea ."]
     ours = [Sentence(text.split()) for text in texts]
     precompute_static_embeddings(tagger.embeddings, ours, batch_size=2)
@@ -172,6 +172,7 @@ def test_extra_embeddings_survive_saving_and_loading(tmp_path):
     from flair.models import SequenceTagger
 
     from spacy_clinical_flair.flair_models import build_tagger
+    from spacy_clinical_flair.tagger_format import tagger_from_bytes, tagger_to_bytes
     from spacy_clinical_flair.training.ner import extra_embedding
 
     train = [Sentence("Paciente de 45 años con fiebre .".split()), Sentence("Juan Pérez García ingresó .".split())]
@@ -179,10 +180,11 @@ def test_extra_embeddings_survive_saving_and_loading(tmp_path):
                           extra_embeddings=[extra_embedding(spec, train * 2) for spec in ("onehot", "char")])
     tagger.save(tmp_path / "t.pt")
     loaded = SequenceTagger.load(str(tmp_path / "t.pt"))
+    safe = tagger_from_bytes(tagger_to_bytes(tagger))
     vectors = []
-    for model in (tagger, loaded):
+    for model in (tagger, loaded, safe):
         model.eval()
         sentence = Sentence("Juan Pérez García ingresó .".split())
         model.embeddings.embed(sentence)
         vectors.append(torch.cat([token.get_embedding(model.embeddings.get_names()) for token in sentence]))
-    assert torch.allclose(vectors[0], vectors[1])
+    assert torch.allclose(vectors[0], vectors[1]) and torch.equal(vectors[0], vectors[2])

@@ -64,8 +64,9 @@ def test_lm_ner_assemble_load_predict(tmp_path):
     assert ner_result["train_entities"] == train_ents and ner_result["entities_left_out"] == 0
 
     subprocess.run([sys.executable, "-m", "spacy", "assemble", REPO / "configs/pipeline.cfg", tmp_path / "pipeline",
-                    "--paths.tagger", tmp_path / "ner/model.pt"], check=True, capture_output=True)
-    (tmp_path / "ner" / "model.pt").unlink()  # the pipeline must carry its own copy
+                    "--paths.tagger", tmp_path / "ner"], check=True, capture_output=True)
+    assert not list((tmp_path / "ner").rglob("*.pt")), "train-ner leaves no pickle behind"
+    (tmp_path / "ner" / "model.safetensors").unlink()  # the pipeline must carry its own copy
     nlp = spacy.load(tmp_path / "pipeline")
     assert nlp.pipe_names == ["clinical_sentencizer", "clinical_flair_ner"]
     assert set(nlp.get_pipe("clinical_flair_ner").labels) == sample_labels
@@ -104,7 +105,7 @@ def test_tagger_training_learns(tmp_path):
     result = json.loads((tmp_path / "ner" / "ner-result.json").read_text())
     dev = list(DocBin().from_disk(tmp_path / "dev.spacy").get_docs(spacy.blank("es").vocab))
     scores = {}
-    for name, source in (("trained", str(tmp_path / "ner" / "model.pt")), ("random", None)):
+    for name, source in (("trained", str(tmp_path / "ner")), ("random", None)):
         nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": "clinical_flair.tokenizer.v1"}}})
         ner = nlp.add_pipe("clinical_flair_ner", config={"model": source})
         if source:
@@ -194,7 +195,7 @@ def test_budget_spent_while_embedding_still_gives_a_model(tmp_path):
         "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
         "--ner.extra_embeddings", '["onehot"]', "--ner.max_minutes", "0.00001", *TINY_NER]])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "ner" / "model.pt").is_file() and "no epoch finished" in result.output
+    assert (tmp_path / "ner" / "model.safetensors").is_file() and "no epoch finished" in result.output
     assert json.loads((tmp_path / "ner" / "ner-result.json").read_text())["epochs"] == 0
 
 
@@ -222,13 +223,14 @@ def test_rerun_starts_afresh_and_resume_continues(tmp_path):
 def test_tagger_with_extra_embeddings_and_no_language_model(tmp_path):
     """The baselines' embeddings: character and one-hot word embeddings, here without any Flair LM."""
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
-    from flair.models import SequenceTagger
+
+    from spacy_clinical_flair.tagger_format import load_tagger_file
 
     convert_brat_folder(slice_folder("train", 10, tmp_path), tmp_path / "t.spacy", progress=False)
     invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
             "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
             "--ner.extra_embeddings", '["char", "onehot"]', *TINY_NER])
-    tagger = SequenceTagger.load(tmp_path / "ner" / "model.pt")
+    tagger = load_tagger_file(tmp_path / "ner")
     kinds = {type(e) for e in tagger.embeddings.embeddings}
     assert kinds == {CharacterEmbeddings, OneHotEmbeddings}
     result = runner.invoke(app, [str(a) for a in ["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "x",

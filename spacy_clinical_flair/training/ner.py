@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -123,7 +122,7 @@ def train_ner(
     train_docs: Sequence, dev_docs: Sequence, language_models: Sequence[Path], output: Path,
     settings: NERSettings = NERSettings(), started_at: Optional[float] = None,
 ) -> NERResult:
-    """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.pt``.
+    """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.safetensors``.
 
     ``settings.max_minutes`` counts from ``started_at`` (a ``time.perf_counter()`` value; default: now),
     so a caller that read the documents first can include that time: preparing the data, the
@@ -176,15 +175,30 @@ def train_ner(
         precompute_static_embeddings(tagger.embeddings, [*train, *dev], settings.mini_batch_size * 4, deadline)
     history = _train_tagger(tagger, corpus, output / "flair", settings, max_epochs, with_dev or not dev, deadline)
     seconds = time.perf_counter() - start
-    chosen = output / "flair" / "best-model.pt"
-    if not chosen.is_file():
-        chosen = output / "flair" / "final-model.pt"
-    shutil.copyfile(chosen, output / "model.pt")
+    model_file = save_chosen_model(output)
     best_epoch, best_f1 = _best_dev_epoch(history.dev_scores)
-    return NERResult(output / "model.pt", best_f1, history.epochs, seconds, list(labels), len(train),
+    return NERResult(model_file, best_f1, history.epochs, seconds, list(labels), len(train),
                      len(dev), train_report.entities,
                      train_report.entities_crossing_sentences + dev_report.entities_crossing_sentences,
                      asdict(settings), best_epoch)
+
+
+def save_chosen_model(output: Path) -> Path:
+    """The model Flair's trainer chose (best on dev, else final) as ``output/model.safetensors``; Flair's own
+    ``.pt`` pickles of this run are removed, so nothing in ``output`` needs unpickling later."""
+    from flair.models import SequenceTagger
+
+    from ..tagger_format import save_tagger
+    from ..tagger_io import quiet_flair
+
+    pickles = [output / "flair" / name for name in ("best-model.pt", "final-model.pt")]
+    chosen = next(path for path in pickles if path.is_file())
+    with quiet_flair():
+        tagger = SequenceTagger.load(chosen)  # written by this run's trainer a moment ago
+    model_file = save_tagger(tagger, output)
+    for path in pickles:
+        path.unlink(missing_ok=True)
+    return model_file
 
 
 def _train_tagger(tagger, corpus, folder: Path, settings: NERSettings, max_epochs: int, with_dev: bool,
