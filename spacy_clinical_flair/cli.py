@@ -158,6 +158,56 @@ def import_flair_command(
     typer.echo(f"written to {written} ({written.stat().st_size / 1e6:.1f} MB)")
 
 
+class OutputFormat(str, Enum):
+    """``annotate_io.SHARD_NAMES``."""
+
+    brat = "brat"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    spacy = "spacy"
+
+
+@app.command("annotate")
+def annotate_command(
+    pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
+    input_path: Path = typer.Argument(..., help="A folder of .txt files (recursive; .ann ignored), a .jsonl file of "
+                                      "{id, text} objects, a .spacy file, or a .parquet file with id/text columns."),
+    output: Path = typer.Argument(..., help="Folder for the shards, annotate.json (the job) and summary.json."),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.jsonl, "--format", help="brat: .txt/.ann pairs per document; jsonl: id + entities (offsets, "
+        "label, text, score) per document; parquet: one row per entity; spacy: DocBin."),
+    shard_size: int = typer.Option(1000, min=1, help="Documents per shard; each shard is written atomically."),
+    batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch."),
+    n_process: int = typer.Option(1, min=1, help="CPU worker processes for nlp.pipe."),
+    max_chars: int = typer.Option(1_000_000, min=1, help="Longer documents are reported and skipped."),
+    id_field: str = typer.Option("id", help="JSONL field / Parquet column of the document id."),
+    text_field: str = typer.Option("text", help="JSONL field / Parquet column of the text."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Keep the shards an earlier run of the same job "
+                                "wrote (default), or start afresh."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+) -> None:
+    """Annotate many documents with a pipeline, in resumable shards; bad documents are reported and skipped."""
+    import spacy
+
+    from .annotate import AnnotateSettings, annotate
+
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    try:
+        nlp = spacy.load(pipeline)
+    except (OSError, ValueError) as err:
+        fail(f"could not load the pipeline {pipeline!r}: {err}")
+    settings = AnnotateSettings(output_format.value, shard_size, id_field, text_field, max_chars, batch_size,
+                                n_process, resume, progress)
+    try:
+        summary = annotate(nlp, pipeline, input_path, output, settings)
+    except (FileNotFoundError, ValueError, ImportError) as err:
+        fail(str(err))
+    for line in summary.lines():
+        typer.echo(line)
+
+
 @app.command("report")
 def report_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
