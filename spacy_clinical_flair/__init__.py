@@ -1,7 +1,7 @@
 """spacy-clinical-flair: Flair character-LM sequence taggers in spaCy for clinical NER.
 
 Importing the package registers the spaCy factories (``clinical_sentencizer``,
-``clinical_flair_ner``) and the tokenizer ``clinical_flair.tokenizer.v1``; spaCy also finds them
+``clinical_flair_ner``, ``clinical_flair_vote``, ``clinical_flair_copy_ents``) and the tokenizer ``clinical_flair.tokenizer.v1``; spaCy also finds them
 through the ``spacy_factories`` / ``spacy_tokenizers`` entry points without an import.
 """
 from .component import ClinicalFlairNER
@@ -12,6 +12,7 @@ from .export import export_docs_to_brat
 from .flatten import flatten_entities
 from .sentences import ClinicalSentencizer
 from .tokenizer import blank_pipeline, create_clinical_tokenizer
+from .vote import CopyEnts, VoteEnts
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,8 @@ __all__ = [
     "ClinicalFlairNER",
     "ClinicalSentencizer",
     "ConversionReport",
+    "CopyEnts",
+    "VoteEnts",
     "Problem",
     "convert_brat_folder",
     "export_docs_to_brat",
