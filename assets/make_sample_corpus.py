@@ -12,7 +12,8 @@ from __future__ import annotations
 import random
 import shutil
 from pathlib import Path
-from typing import List, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Dict, List, Sequence, Tuple, Union
 
 SEED = 20261122
 SPLITS = {"train": 60, "dev": 15, "test": 15}
@@ -159,31 +160,43 @@ class Builder:
         self.next_t += 1
 
 
-def fill(builder: Builder, template: str, rng: random.Random) -> None:
-    fillers = {"dose": lambda: rng.choice(DOSES), "age": lambda: str(rng.randint(18, 92)),
-               "days": lambda: str(rng.randint(2, 15)), "sex": lambda: rng.choice(["Mujer", "Varón"]),
+@dataclass
+class Language:
+    """What a language's notes are made of."""
+
+    lexicon: Dict[str, List[Value]]
+    sections: List[List[str]]
+    doses: List[str]
+    sexes: Tuple[str, str]
+    heading: str
+    discontinuous_sentence: Tuple[Union[str, Tuple[str, str]], ...]
+
+
+def fill(builder: Builder, template: str, rng: random.Random, language: "Language") -> None:
+    fillers = {"dose": lambda: rng.choice(language.doses), "age": lambda: str(rng.randint(18, 92)),
+               "days": lambda: str(rng.randint(2, 15)), "sex": lambda: rng.choice(list(language.sexes)),
                "value": lambda: f"{rng.randint(8, 15)},{rng.randint(0, 9)}"}
     rest = template
     while "{" in rest:
         before, _, after = rest.partition("{")
         name, _, rest = after.partition("}")
         builder.add_text(before)
-        if name in LEXICON:
-            builder.add_entity(name, rng.choice(LEXICON[name]))
+        if name in language.lexicon:
+            builder.add_entity(name, rng.choice(language.lexicon[name]))
         else:
             builder.add_text(fillers[name]())
     builder.add_text(rest)
 
 
-def make_document(rng: random.Random, newline: str, bom: bool, discontinuous: bool) -> Builder:
+def make_document(rng: random.Random, newline: str, bom: bool, discontinuous: bool, language: Language) -> Builder:
     builder = Builder(newline, bom)
-    builder.add_text("Anamnesis" + newline)
-    for number, section in enumerate(SECTIONS):
+    builder.add_text(language.heading + newline)
+    for number, section in enumerate(language.sections):
         for _ in range(rng.choice([1, 1, 2])):
-            fill(builder, rng.choice(section), rng)
+            fill(builder, rng.choice(section), rng, language)
             builder.add_text(" ")
         if number == 2 and discontinuous:
-            builder.add_discontinuous(DISCONTINUOUS_SENTENCE)
+            builder.add_discontinuous(language.discontinuous_sentence)
             builder.add_text(" ")
         if number in (1, 4):
             builder.text = builder.text.rstrip(" ") + newline + newline
@@ -191,27 +204,31 @@ def make_document(rng: random.Random, newline: str, bom: bool, discontinuous: bo
     return builder
 
 
-def main() -> None:
-    rng = random.Random(SEED)
-    if OUT.exists():
-        shutil.rmtree(OUT)
-    for split, count in SPLITS.items():
-        folder = OUT / split
+SPANISH = Language(LEXICON, SECTIONS, DOSES, ("Mujer", "Varón"), "Anamnesis", DISCONTINUOUS_SENTENCE)
+
+
+def write_corpus(out: Path, splits: Dict[str, int], seed: int, language: Language, prefix: str = "caso") -> None:
+    """Write ``splits`` documents of ``language`` under ``out/<split>/`` (the folder is replaced)."""
+    rng = random.Random(seed)
+    if out.exists():
+        shutil.rmtree(out)
+    for split, count in splits.items():
+        folder = out / split
         folder.mkdir(parents=True)
         for index in range(count):
             crlf = index % 20 == 7          # a few Windows files whose offsets count the \r
             bom = split == "train" and index == 3 or split == "test" and index == 2
             discontinuous = index % 12 == 5
-            doc = make_document(rng, "\r\n" if crlf else "\n", bom, discontinuous)
-            name = f"caso_{split}_{index + 1:03d}"
+            doc = make_document(rng, "\r\n" if crlf else "\n", bom, discontinuous, language)
+            name = f"{prefix}_{split}_{index + 1:03d}"
             (folder / f"{name}.txt").write_bytes(doc.text.encode("utf-8"))
             ann = doc.lines[:]
             if index % 10 == 4:  # annotator notes and an attribute, which the converter counts
                 ann.append("#1\tAnnotatorNotes T1\trevisado")
                 ann.append("A1\tNegated T2")
             (folder / f"{name}.ann").write_bytes(("\n".join(ann) + "\n").encode("utf-8"))
-    print(f"wrote {sum(SPLITS.values())} documents to {OUT}")
+    print(f"wrote {sum(splits.values())} documents to {out}")
 
 
 if __name__ == "__main__":
-    main()
+    write_corpus(OUT, SPLITS, SEED, SPANISH)

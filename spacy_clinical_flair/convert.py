@@ -16,7 +16,7 @@ from tqdm import tqdm
 from .brat import BratDocument, Problem, find_brat_files, read_brat_document
 from .docs import build_doc
 from .flatten import INVALID, OUTCOMES, flatten_entities
-from .sentences import ClinicalSentencizer
+from .sentences import ClinicalSentencizer, sentencizer_for
 from .tokenizer import blank_pipeline
 
 PathLike = Union[str, Path]
@@ -120,7 +120,7 @@ def brat_document_to_doc(
     """Convert one read BRAT document into a Doc, counting it in ``report``."""
     flat = flatten_entities(brat.text, brat.entities, discontinuous=discontinuous, file=brat.doc_id)
     doc, split = build_doc(nlp.make_doc, brat.text, flat.ents, flat.spans, brat.doc_id,
-                           sentencizer or ClinicalSentencizer())
+                           sentencizer or sentencizer_for(nlp.lang))
     report.add(brat, doc, flat.outcomes, flat.changes, flat.problems, split)
     return doc
 
@@ -138,7 +138,7 @@ def iter_brat_folder_docs(
     nlp = nlp or blank_pipeline(lang, tokenizer)
     files, folder_problems = find_brat_files(Path(folder))
     report.problems.extend(folder_problems)
-    sentencizer = ClinicalSentencizer()
+    sentencizer = sentencizer_for(nlp.lang)
     bar = tqdm(files, desc=f"converting {folder}", unit="doc", file=sys.stderr,
                disable=(not progress) if progress is not None else None)
     for path, doc_id in bar:

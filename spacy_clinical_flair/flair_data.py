@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Seque
 
 from spacy.tokens import Doc, Span
 
-from .sentences import ClinicalSentencizer
+from .sentences import sentencizer_for
 
 if TYPE_CHECKING:  # flair is imported lazily: it takes seconds
     from flair.data import Sentence
@@ -40,7 +40,7 @@ def sentence_bounds(doc: Doc) -> List[Tuple[int, int]]:
     splitter's boundaries, computed without writing them to ``doc``."""
     if doc.has_annotation("SENT_START"):
         return [(sent.start, sent.end) for sent in doc.sents]
-    starts = [i for i, is_start in enumerate(ClinicalSentencizer().sentence_starts(doc)) if is_start]
+    starts = [i for i, is_start in enumerate(sentencizer_for(doc.lang_).sentence_starts(doc)) if is_start]
     return list(zip(starts, starts[1:] + [len(doc)]))
 
 

@@ -22,7 +22,7 @@ import numpy
 from spacy.attrs import IDX, LENGTH
 from spacy.tokens import Doc
 
-from .sentences import ClinicalSentencizer
+from .sentences import sentencizer_for
 
 if TYPE_CHECKING:
     import torch
@@ -69,7 +69,7 @@ def text_units(doc: Doc, doc_index: int, settings: VectorSettings) -> List[TextU
     if settings.context == "document":
         groups = [indices]
     else:
-        starts = ClinicalSentencizer().sentence_starts(doc)
+        starts = sentencizer_for(doc.lang_).sentence_starts(doc)
         groups, current = [], []
         for i in indices:
             if starts[i] and current or len(current) >= settings.max_sentence_tokens:

@@ -13,6 +13,7 @@ entity, so an EntityRuler may run before the splitter.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import FrozenSet, Iterable, List, Optional
 
 import numpy
@@ -21,7 +22,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 #: Words (lower case, without the final dot) after which a full stop does not end a sentence.
-#: Spanish clinical abbreviations by default; pass your own for other languages.
+#: Spanish clinical abbreviations (the default; Portuguese below; pass your own for other languages).
 DEFAULT_ABBREVIATIONS: FrozenSet[str] = frozenset(
     """
     dr dra drs dras sr sra srta sres ud uds lic prof
@@ -32,6 +33,26 @@ DEFAULT_ABBREVIATIONS: FrozenSet[str] = frozenset(
     ca lab antec ant ppal dcha izq dcho izqdo sup inf post med
     """.split()
 )
+
+#: Brazilian/European Portuguese clinical abbreviations (``lang: pt``).
+PORTUGUESE_ABBREVIATIONS: FrozenSet[str] = frozenset(
+    """
+    dr dra drs dras sr sra srta sres prof profa
+    aprox etc pág pag págs fig figs ex p.ex vs nº n ref tel
+    tto trat dx tx hx rx pac hosp int
+    mg mcg µg g kg ml dl l mmol meq ui u cm mm km h hr hrs min seg sem
+    vo iv im sc ev cp comp amp cx
+    lab ant sup inf post esq dir
+    """.split()
+)
+#: Default abbreviations by spaCy language code; other languages get the Spanish list.
+ABBREVIATIONS_BY_LANG = {"es": DEFAULT_ABBREVIATIONS, "pt": PORTUGUESE_ABBREVIATIONS}
+
+
+def abbreviations_for(lang: str) -> FrozenSet[str]:
+    """The default abbreviations of ``lang`` (Spanish where the language has no list of its own)."""
+    return ABBREVIATIONS_BY_LANG.get(lang, DEFAULT_ABBREVIATIONS)
+
 
 SENTENCE_FINAL = frozenset({".", "!", "?", "…", "...", "?!", "!?"})
 CLOSING = frozenset({'"', "'", "”", "’", "»", ")", "]", "}"})
@@ -106,5 +127,12 @@ def _next_word(doc: Doc, index: int):
 def make_clinical_sentencizer(
     nlp: Language, name: str, abbreviations: Optional[List[str]], split_on_newlines: bool
 ) -> ClinicalSentencizer:
-    """spaCy factory for :class:`ClinicalSentencizer`."""
-    return ClinicalSentencizer(abbreviations=abbreviations, split_on_newlines=split_on_newlines)
+    """spaCy factory for :class:`ClinicalSentencizer`; ``abbreviations`` null means the pipeline language's list."""
+    return ClinicalSentencizer(abbreviations=abbreviations if abbreviations is not None else abbreviations_for(nlp.lang),
+                               split_on_newlines=split_on_newlines)
+
+
+@lru_cache(maxsize=None)
+def sentencizer_for(lang: str) -> ClinicalSentencizer:
+    """The default splitter of ``lang`` (shared: the splitter holds no state between documents)."""
+    return ClinicalSentencizer(abbreviations_for(lang))
