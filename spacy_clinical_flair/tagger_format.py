@@ -2,7 +2,8 @@
 
 A Flair tagger's saved state is tensors plus plain parameters; its only non-tensor objects are
 ``flair.data.Dictionary`` instances (the tag dictionary, each LM's character dictionary, the
-character and one-hot vocabularies), which are lists of strings. :func:`tagger_to_bytes` writes every
+character and one-hot vocabularies), which are lists of strings, and for a stacked transformer its
+config and its tokenizer's files (JSON and text, stored base64). :func:`tagger_to_bytes` writes every
 tensor of the tagger's ``state_dict`` into one safetensors blob whose header metadata holds a JSON
 description: the tagger's constructor parameters (``bidirectional`` included, which Flair's own save
 drops), the embedding stack in order with each member's class and parameters (for LMs also
@@ -14,6 +15,8 @@ Flair's own ``.pt`` files are pickles: :func:`import_flair_tagger` converts one 
 """
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Union
@@ -34,6 +37,7 @@ MEMBER_FILE = "model-{}.safetensors"
 TAGGER_PARAMETERS = ("tag_type", "tag_format", "hidden_size", "rnn_layers", "rnn_type", "bidirectional", "use_rnn",
                      "use_crf", "reproject_embeddings", "train_initial_hidden_state")
 DICTIONARY_MARK = "__dictionary__"
+BYTES_MARK = "__base64__"
 
 
 class TaggerFormatError(ValueError):
@@ -77,6 +81,9 @@ def _jsonable(value: Any) -> Any:
 
     if isinstance(value, Dictionary):
         return {DICTIONARY_MARK: dictionary_to_json(value)}
+    if isinstance(value, (bytes, io.BytesIO)):  # a transformer's tokenizer files, zipped by Flair
+        data = value.getvalue() if isinstance(value, io.BytesIO) else value
+        return {BYTES_MARK: base64.b64encode(data).decode("ascii")}
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
@@ -183,6 +190,8 @@ def _from_json(value: Any) -> Any:
     if isinstance(value, dict):
         if set(value) == {DICTIONARY_MARK}:
             return dictionary_from_json(value[DICTIONARY_MARK])
+        if set(value) == {BYTES_MARK}:
+            return io.BytesIO(base64.b64decode(value[BYTES_MARK]))
         return {key: _from_json(item) for key, item in value.items()}
     if isinstance(value, list):
         return [_from_json(item) for item in value]
@@ -222,6 +231,8 @@ EMBEDDING_BUILDERS: Dict[str, Callable[[Dict[str, Any], str], Any]] = {
     "FlairEmbeddings": _flair,
     "CharacterEmbeddings": _simple("CharacterEmbeddings"),
     "OneHotEmbeddings": _simple("OneHotEmbeddings"),
+    # the model is rebuilt from its saved config (no hub or folder access), the tokenizer from its saved files
+    "TransformerWordEmbeddings": _simple("TransformerWordEmbeddings"),
 }
 
 

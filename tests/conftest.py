@@ -38,3 +38,22 @@ def tiny_tagger_path(tmp_path_factory) -> Path:
 
 def sample_texts(split: str = "dev"):
     return [p.read_bytes().decode("utf-8") for p in sorted((SAMPLE / split).glob("*.txt"))]
+
+
+@pytest.fixture(scope="session")
+def tiny_transformer(tmp_path_factory) -> Path:
+    """A 2-layer BERT with a WordPiece vocabulary trained on the sample's text, saved as a local folder."""
+    import torch
+    from tokenizers import BertWordPieceTokenizer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    wordpiece = BertWordPieceTokenizer(lowercase=False)
+    wordpiece.train_from_iterator(sample_texts("train"), vocab_size=1000, min_frequency=1)
+    wordpiece.save_model(str(folder))
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False).save_pretrained(folder)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=wordpiece.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    BertModel(config).save_pretrained(folder)
+    return folder

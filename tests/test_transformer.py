@@ -47,25 +47,6 @@ def test_a_doc_without_sentences_and_an_empty_doc():
         configure_sentence_windows(1)
 
 
-@pytest.fixture(scope="module")
-def tiny_transformer(tmp_path_factory) -> Path:
-    """A 2-layer BERT with a WordPiece vocabulary trained on the sample's text, saved as a local folder."""
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    wordpiece = BertWordPieceTokenizer(lowercase=False)
-    wordpiece.train_from_iterator(sample_texts("train"), vocab_size=1000, min_frequency=1)
-    wordpiece.save_model(str(folder))
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=wordpiece.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
-    BertModel(config).save_pretrained(folder)
-    return folder
-
-
 def test_spacy_train_on_a_tiny_transformer_learns_and_reloads_identically(tmp_path, tiny_transformer, monkeypatch):
     from spacy_clinical_flair.convert import convert_brat_folder
     from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
@@ -109,3 +90,56 @@ def test_project_transformer_workflow_runs_on_a_local_model(tmp_path, tiny_trans
     metrics = json.loads((project / "metrics" / "test-transformer.json").read_text())
     assert 0.0 <= metrics["ents_f"] <= 1.0 and "ents_per_type" in metrics
     assert list((project / "packages").glob("*_transformer-*/dist/*.tar.gz"))
+
+
+def test_tagger_stacks_a_local_transformer_with_the_lms_and_loads_without_it(tmp_path, tiny_transformer, monkeypatch):
+    """train-ner with extra_embeddings ["transformer:<folder>"]: the tagger holds LM + transformer embeddings,
+    saves as safetensors + JSON, and a pipeline loads it with the folder gone and nothing unpickled."""
+    import pickle
+    import shutil
+
+    import torch
+    from flair.embeddings import FlairEmbeddings, TransformerWordEmbeddings
+    from typer.testing import CliRunner
+
+    from spacy_clinical_flair.cli import app
+    from spacy_clinical_flair.convert import convert_brat_folder
+    from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
+    from spacy_clinical_flair.lm_io import save_language_model
+    from spacy_clinical_flair.tagger_format import load_tagger_file
+
+    convert_brat_folder(SAMPLE / "dev", tmp_path / "t.spacy", progress=False)
+    torch.manual_seed(0)
+    lm = save_language_model(build_language_model(character_dictionary(sample_texts("dev")), True, hidden_size=16,
+                                                  embedding_size=8), tmp_path / "fw.safetensors")
+    model = tmp_path / "bert"
+    shutil.copytree(tiny_transformer, model)
+    result = CliRunner().invoke(app, [str(a) for a in [
+        "train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+        "--paths.dev", "null", "--paths.lm_forward", lm, "--paths.lm_backward", "null",
+        "--ner.extra_embeddings", f'["transformer:{model}"]', "--ner.hidden_size", "8", "--ner.max_epochs", "1"]])
+    assert result.exit_code == 0, result.output
+    tagger = load_tagger_file(tmp_path / "ner")
+    assert {type(e) for e in tagger.embeddings.embeddings} == {FlairEmbeddings, TransformerWordEmbeddings}
+    nlp = spacy.blank("es", config={"nlp": {"tokenizer": {"@tokenizers": "clinical_flair.tokenizer.v1"}}})
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tmp_path / "ner")})
+    nlp.initialize()
+    texts = sample_texts("test")[:3]
+    expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)]
+    nlp.to_disk(tmp_path / "pipeline")
+    shutil.rmtree(model)  # the saved pipeline carries the transformer's config, tokenizer and weights
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with monkeypatch.context() as patch:
+        for module, name in ((pickle, "load"), (pickle, "loads"), (torch, "load")):
+            patch.setattr(module, name, lambda *a, **k: pytest.fail("something was unpickled"))
+        loaded = spacy.load(tmp_path / "pipeline")
+    assert [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(texts)] == expected
+    from flair.data import Sentence
+
+    vectors = []
+    for model_ in (tagger, loaded.get_pipe("clinical_flair_ner").tagger):
+        model_.eval()
+        sentence = Sentence("Paciente con fiebre y tos seca .".split())
+        model_.embeddings.embed(sentence)
+        vectors.append(torch.cat([token.get_embedding() for token in sentence]))
+    assert vectors[0].shape[0] == 7 * tagger.embeddings.embedding_length and torch.equal(vectors[0], vectors[1])

@@ -96,7 +96,8 @@ TAG_FORMATS = ("BIOES", "BIO")
 
 
 def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
-    """One extra Flair embedding from its spec: ``char`` (character BiLSTM) or ``onehot`` (training-data words)."""
+    """One extra Flair embedding from its spec: ``char`` (character BiLSTM), ``onehot`` (training-data words) or
+    ``transformer:<folder>`` (a local transformer's word embeddings, stacked with the character LMs)."""
     from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
 
     if spec == "char":
@@ -115,7 +116,20 @@ def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
             return OneHotEmbeddings.from_corpus(
                 Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
                 min_freq=onehot_min_freq)
-    raise ValueError(f"unknown extra embedding {spec!r}: use 'char' or 'onehot'")
+    if spec.startswith("transformer:"):
+        return transformer_embedding(Path(spec.split(":", 1)[1]))
+    raise ValueError(f"unknown extra embedding {spec!r}: use 'char', 'onehot' or 'transformer:<local folder>'")
+
+
+def transformer_embedding(folder: Path):
+    """Flair's TransformerWordEmbeddings of a local model folder (frozen; last layer, first sub-token)."""
+    from flair.embeddings import TransformerWordEmbeddings
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"transformer folder {folder} does not exist; give a local folder holding a Hugging "
+                                "Face model and its tokenizer (save_pretrained), e.g. 'transformer:/models/biobertpt'")
+    return TransformerWordEmbeddings(str(folder), layers="-1", subtoken_pooling="first", fine_tune=False,
+                                     allow_long_sentences=True)
 
 
 def train_ner(
@@ -220,7 +234,7 @@ def _train_tagger(tagger, corpus, folder: Path, settings: NERSettings, max_epoch
 
 def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: int = 128,
                                  deadline: Optional[float] = None) -> None:
-    """Embed ``sentences`` once with every static (not fine-tuned) Flair LM embedding in ``embeddings``.
+    """Embed ``sentences`` once with every static (not fine-tuned) LM or transformer embedding in ``embeddings``.
 
     Flair's trainer embeds each mini-batch in random order, so every batch pads its characters to its
     longest sentence. Embedding length-sorted batches up front and keeping the vectors on the tokens
@@ -230,10 +244,10 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
     Past ``deadline`` (a ``time.perf_counter()`` value) it stops; the trainer embeds the rest as needed.
     """
     import torch
-    from flair.embeddings import FlairEmbeddings
+    from flair.embeddings import FlairEmbeddings, TransformerWordEmbeddings
 
     parts = getattr(embeddings, "embeddings", [embeddings])
-    static = [e for e in parts if isinstance(e, FlairEmbeddings) and not e.fine_tune]
+    static = [e for e in parts if isinstance(e, (FlairEmbeddings, TransformerWordEmbeddings)) and not e.fine_tune]
     ordered = sorted(sentences, key=lambda sentence: len(sentence.to_original_text()))
     with torch.no_grad():  # not inference_mode: the tagger later backpropagates through layers fed by these
         for embedding in static:
