@@ -1,15 +1,17 @@
 """Annotating many documents with a pipeline: shards written atomically, resumable, bad documents skipped.
 
-The input documents (:func:`spacy_clinical_flair.annotate_io.read_inputs`) are cut into shards of
-``shard_size`` consecutive documents. Each shard is annotated and written atomically
-(:func:`~spacy_clinical_flair.annotate_io.write_shard`); a re-run of the same job skips the shards already
-written, so a crash or Ctrl-C loses at most the shard in flight. ``OUTPUT/annotate.json`` records the job
+The input is cut into shards of ``shard_size`` consecutive documents
+(:func:`spacy_clinical_flair.annotate_io.plan_input`, the same for every engine). Each shard is read,
+annotated and written atomically (:func:`~spacy_clinical_flair.annotate_io.write_shard`); a re-run of the same
+job skips the shards already written, so a crash or Ctrl-C loses at most the shards in flight. The ``local``
+engine annotates the shards one after the other in this process (``nlp.pipe``, ``n_process`` workers); the
+``ray`` engine (:mod:`spacy_clinical_flair.annotate_ray`) hands the pending shards to a pool of Ray actors,
+each holding one loaded pipeline and writing the shards it annotates. ``OUTPUT/annotate.json`` records the job
 (input, format, shard size, ...) so that a resumed run cannot mix two jobs' shards, and
 ``OUTPUT/summary.json`` the totals: documents, entities per label, skipped documents with their reasons.
 """
 from __future__ import annotations
 
-import itertools
 import json
 import shutil
 import sys
@@ -18,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
 
-from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, ShardResult, read_inputs, shard_path,
-                          stats_path, write_shard)
+from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, InputPlan, ShardResult, plan_input,
+                          read_shard, shard_path, stats_path, write_shard)
 
 MANIFEST = "annotate.json"
 SUMMARY = "summary.json"
@@ -69,25 +71,34 @@ def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
              settings: AnnotateSettings = AnnotateSettings()) -> AnnotateSummary:
     """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine)."""
     started = time.perf_counter()
+    plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
+    with progress_bar(plan.documents(), settings.progress) as bar:
+        for index in range(plan.shards):
+            shard = read_shard(plan, index) if index in pending else None
+            if shard is not None:
+                write_shard(annotate_shard(nlp, index, shard, settings), Path(output), settings.output_format)
+            bar.update(len(shard) if shard is not None else shard_documents(plan, index))
+    return finish(Path(output), plan.shards, plan.shards - len(pending), started)
+
+
+def start_job(pipeline_name: str, input_path: Path, output: Path, settings: AnnotateSettings):
+    """Check the settings, plan the input's shards, prepare ``output``; the plan and the shards still to do."""
     if settings.output_format not in SHARD_NAMES:
         raise ValueError(f"unknown output format {settings.output_format!r}: use one of {', '.join(SHARD_NAMES)}")
     if settings.shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {settings.shard_size}")
-    output = Path(output)
-    documents = read_inputs(input_path, settings.id_field, settings.text_field, settings.max_chars)
+    plan = plan_input(Path(input_path), settings.shard_size, settings.id_field, settings.text_field, settings.max_chars)
     prepare_output(output, settings.job(pipeline_name, input_path), settings.resume)
-    total = count_documents(Path(input_path))
-    summary = AnnotateSummary()
-    with progress_bar(total, settings.progress) as bar:
-        for index, shard in enumerate(shards(documents, settings.shard_size)):
-            summary.shards += 1
-            if shard_path(output, settings.output_format, index).exists():
-                summary.shards_reused += 1
-            else:
-                result = annotate_shard(nlp, index, shard, settings)
-                write_shard(result, output, settings.output_format)
-            bar.update(len(shard))
-    return finish(output, summary, started)
+    pending = {i for i in range(plan.shards) if not shard_path(output, settings.output_format, i).exists()}
+    return plan, pending
+
+
+def shard_documents(plan: InputPlan, index: int) -> int:
+    """How many documents shard ``index`` holds, from the plan (no reading)."""
+    locator = plan.locators[index]
+    if plan.kind == "txt":
+        return len(locator)
+    return locator[3] if plan.kind == "jsonl" else locator[1] - locator[0]
 
 
 def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
@@ -104,16 +115,6 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     output.mkdir(parents=True, exist_ok=True)
     manifest.write_text(json.dumps(job, indent=2), encoding="utf-8")
-
-
-def shards(documents: Iterable[InputDocument], size: int) -> Iterator[List[InputDocument]]:
-    """Consecutive runs of ``size`` documents (the last may be shorter)."""
-    iterator = iter(documents)
-    while True:
-        shard = list(itertools.islice(iterator, size))
-        if not shard:
-            return
-        yield shard
 
 
 def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
@@ -153,9 +154,10 @@ def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
     return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes)
 
 
-def finish(output: Path, summary: AnnotateSummary, started: float) -> AnnotateSummary:
-    """Add up every shard's stats into ``summary`` and write ``summary.json``."""
-    for index in range(summary.shards):
+def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSummary:
+    """Add up every shard's stats and write ``summary.json``."""
+    summary = AnnotateSummary(shards=shards, shards_reused=reused)
+    for index in range(shards):
         stats = json.loads(stats_path(output, index).read_text(encoding="utf-8"))
         summary.documents += stats["documents"]
         summary.entities += stats["entities"]
@@ -165,16 +167,6 @@ def finish(output: Path, summary: AnnotateSummary, started: float) -> AnnotateSu
     summary.seconds = time.perf_counter() - started
     (output / SUMMARY).write_text(json.dumps(asdict(summary), indent=2, ensure_ascii=False), encoding="utf-8")
     return summary
-
-
-def count_documents(path: Path) -> Optional[int]:
-    """How many documents the input holds, where that is cheap to know (for the progress bar's ETA)."""
-    if path.is_dir():
-        return sum(1 for _ in path.rglob("*.txt"))
-    if path.suffix == ".jsonl":
-        with path.open("rb") as lines:
-            return sum(1 for line in lines if line.strip())
-    return None
 
 
 def progress_bar(total: Optional[int], enabled: bool):

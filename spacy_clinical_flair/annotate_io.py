@@ -2,9 +2,10 @@
 
 Inputs: a folder of ``.txt`` files (recursive; ``.ann`` files beside them are ignored), a JSONL file of
 ``{"id": ..., "text": ...}`` objects (field names configurable), a ``.spacy`` file, or a Parquet file with id
-and text columns. Every document comes out as an :class:`InputDocument` in a fixed order; one that cannot be
-annotated (undecodable bytes, empty, longer than ``max_chars``, no text field) carries the reason instead of
-text, so it is reported and skipped, never fatal.
+and text columns. :func:`plan_input` cuts the input into shards of a fixed run of documents without reading
+their text; :func:`read_shard` reads one shard (in this process or on a Ray worker). Every document comes
+out as an :class:`InputDocument`; one that cannot be annotated (undecodable bytes, empty, longer than
+``max_chars``, no text field) carries the reason instead of text, so it is reported and skipped, never fatal.
 
 Outputs, one shard (a fixed run of input documents) at a time, each made atomic by writing a temporary file
 or folder and renaming it: ``brat`` (a folder of ``.txt``/``.ann`` pairs), ``jsonl`` (one object per document:
@@ -63,24 +64,58 @@ class ShardResult:
 
 # ---------------------------------------------------------------------------------------------- inputs
 
-def read_inputs(path: Path, id_field: str = "id", text_field: str = "text",
-                max_chars: int = 1_000_000) -> Iterator[InputDocument]:
-    """The documents of ``path`` in a fixed order, each checked (see the module docstring). A missing or
-    unsupported input is an error at once, before any document is read."""
+@dataclass
+class InputPlan:
+    """Where each shard's documents are in the input, found without reading any text: the driver of a job
+    plans, and whoever annotates shard ``i`` (this process or a Ray worker) reads just that shard.
+
+    ``kind`` is ``txt`` (``locators``: each shard's file paths relative to ``path``), ``jsonl`` (each shard's
+    byte range and first line number), ``parquet`` or ``spacy`` (each shard's first and end row).
+    """
+
+    path: str
+    kind: str
+    locators: List[Any]
+    id_field: str = "id"
+    text_field: str = "text"
+    max_chars: int = 1_000_000
+
+    @property
+    def shards(self) -> int:
+        return len(self.locators)
+
+    def documents(self) -> int:
+        if self.kind == "txt":
+            return sum(len(paths) for paths in self.locators)
+        if self.kind == "jsonl":
+            return sum(count for _, _, _, count in self.locators)
+        return sum(end - start for start, end in self.locators)
+
+
+def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: str = "text",
+               max_chars: int = 1_000_000) -> InputPlan:
+    """Cut the input into shards of ``shard_size`` documents (see :class:`InputPlan`). A missing or
+    unsupported input is an error that says what to pass."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of .txt files, a .jsonl, .spacy or .parquet file")
     if path.is_dir():
-        documents = _txt_folder(path)
+        files = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.txt"))]
+        kind, locators = "txt", [files[i:i + shard_size] for i in range(0, len(files), shard_size)]
     elif path.suffix == ".jsonl":
-        documents = _jsonl(path, id_field, text_field)
-    elif path.suffix == ".spacy":
-        documents = _docbin(path)
-    elif path.suffix == ".parquet":
-        documents = _parquet(path, id_field, text_field)
+        kind, locators = "jsonl", _jsonl_ranges(path, shard_size)
+    elif path.suffix in (".parquet", ".spacy"):
+        rows = _parquet_rows(path) if path.suffix == ".parquet" else _docbin_rows(path)
+        kind, locators = path.suffix[1:], [(i, min(i + shard_size, rows)) for i in range(0, rows, shard_size)]
     else:
         raise ValueError(f"cannot read {path}: pass a folder of .txt files, or a .jsonl, .spacy or .parquet file")
-    return (_checked(document, max_chars) for document in documents)
+    return InputPlan(str(path), kind, locators, id_field, text_field, max_chars)
+
+
+def read_shard(plan: InputPlan, index: int) -> List[InputDocument]:
+    """The documents of shard ``index``, each checked (see the module docstring)."""
+    readers = {"txt": _txt_shard, "jsonl": _jsonl_shard, "parquet": _parquet_shard, "spacy": _docbin_shard}
+    return [_checked(document, plan.max_chars) for document in readers[plan.kind](plan, plan.locators[index])]
 
 
 def _checked(document: InputDocument, max_chars: int) -> InputDocument:
@@ -94,48 +129,83 @@ def _checked(document: InputDocument, max_chars: int) -> InputDocument:
     return document
 
 
-def _txt_folder(folder: Path) -> Iterator[InputDocument]:
-    for path in sorted(folder.rglob("*.txt")):
-        doc_id = path.relative_to(folder).with_suffix("").as_posix()
+def _txt_shard(plan: InputPlan, files: List[str]) -> Iterator[InputDocument]:
+    for name in files:
+        doc_id = name[:-len(".txt")]
         try:
-            yield InputDocument(doc_id, path.read_bytes().decode("utf-8"))
+            yield InputDocument(doc_id, (Path(plan.path) / name).read_bytes().decode("utf-8"))
         except UnicodeDecodeError as err:
             yield InputDocument(doc_id, None, f"not UTF-8 ({err.reason} at byte {err.start})")
 
 
-def _jsonl(path: Path, id_field: str, text_field: str) -> Iterator[InputDocument]:
+def _jsonl_ranges(path: Path, shard_size: int) -> List[Any]:
+    """(first byte, end byte, first line number, documents) of each shard; blank lines are no documents."""
+    ranges, start, first_line, count, offset = [], 0, 1, 0, 0
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as err:
-                yield InputDocument(f"line {number}", None, f"not a JSON object in UTF-8 ({err})")
-                continue
-            doc_id = str(record.get(id_field, f"line {number}")) if isinstance(record, dict) else f"line {number}"
-            text = record.get(text_field) if isinstance(record, dict) else None
-            if not isinstance(text, str):
-                yield InputDocument(doc_id, None, f"no string field {text_field!r}")
-            else:
-                yield InputDocument(doc_id, text)
+            if raw.strip():
+                if count == 0:
+                    start, first_line = offset, number
+                count += 1
+            offset += len(raw)
+            if count == shard_size:
+                ranges.append((start, offset, first_line, count))
+                count = 0
+    if count:
+        ranges.append((start, offset, first_line, count))
+    return ranges
 
 
-def _docbin(path: Path) -> Iterator[InputDocument]:
+def _jsonl_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
+    start, end, first_line, _ = locator
+    with open(plan.path, "rb") as stream:
+        stream.seek(start)
+        data = stream.read(end - start)
+    for number, raw in enumerate(data.splitlines(), start=first_line):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as err:
+            yield InputDocument(f"line {number}", None, f"not a JSON object in UTF-8 ({err})")
+            continue
+        doc_id = str(record.get(plan.id_field, f"line {number}")) if isinstance(record, dict) else f"line {number}"
+        text = record.get(plan.text_field) if isinstance(record, dict) else None
+        if not isinstance(text, str):
+            yield InputDocument(doc_id, None, f"no string field {plan.text_field!r}")
+        else:
+            yield InputDocument(doc_id, text)
+
+
+def _docbin_rows(path: Path) -> int:
+    from .docs import read_docbin
+
+    return sum(1 for _ in read_docbin(path))
+
+
+def _docbin_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
+    import itertools
+
     from .docs import DOC_ID_KEY, read_docbin
 
-    for index, doc in enumerate(read_docbin(path)):
+    start, end = locator
+    for index, doc in enumerate(itertools.islice(read_docbin(plan.path), start, end), start=start):
         yield InputDocument(str(doc.user_data.get(DOC_ID_KEY) or f"doc{index:05d}"), doc.text)
 
 
-def _parquet(path: Path, id_field: str, text_field: str) -> Iterator[InputDocument]:
-    parquet = _pyarrow_parquet()
-    table = parquet.read_table(path)
-    missing = [name for name in (id_field, text_field) if name not in table.column_names]
+def _parquet_rows(path: Path) -> int:
+    return _pyarrow_parquet().ParquetFile(path).metadata.num_rows
+
+
+def _parquet_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
+    start, end = locator
+    table = _pyarrow_parquet().read_table(plan.path)
+    missing = [name for name in (plan.id_field, plan.text_field) if name not in table.column_names]
     if missing:
-        raise ValueError(f"{path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
+        raise ValueError(f"{plan.path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
                          "name the columns with --id-field/--text-field")
-    for doc_id, text in zip(table.column(id_field).to_pylist(), table.column(text_field).to_pylist()):
+    part = table.slice(start, end - start)
+    for doc_id, text in zip(part.column(plan.id_field).to_pylist(), part.column(plan.text_field).to_pylist()):
         yield InputDocument(str(doc_id), text) if isinstance(text, str) else InputDocument(
             str(doc_id), None, "the text is not a string")
 

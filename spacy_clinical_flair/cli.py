@@ -167,6 +167,13 @@ class OutputFormat(str, Enum):
     spacy = "spacy"
 
 
+class Engine(str, Enum):
+    """Where ``annotate`` runs."""
+
+    local = "local"
+    ray = "ray"
+
+
 @app.command("annotate")
 def annotate_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
@@ -184,24 +191,35 @@ def annotate_command(
     text_field: str = typer.Option("text", help="JSONL field / Parquet column of the text."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Keep the shards an earlier run of the same job "
                                 "wrote (default), or start afresh."),
-    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU (local engine)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    engine: Engine = typer.Option(Engine.local, help="local: this process (nlp.pipe); ray: a pool of Ray actors, "
+                                  "one loaded pipeline each (pip install -e '.[ray]')."),
+    workers: int = typer.Option(2, min=1, help="ray: number of actors."),
+    gpus_per_worker: float = typer.Option(0.0, min=0.0, help="ray: GPUs per actor (e.g. 0.5: two actors per GPU)."),
+    address: Optional[str] = typer.Option(None, help="ray: the cluster to join (e.g. 'auto' or ray://host:10001); "
+                                          "default: start a local Ray on this machine."),
 ) -> None:
     """Annotate many documents with a pipeline, in resumable shards; bad documents are reported and skipped."""
     import spacy
 
     from .annotate import AnnotateSettings, annotate
 
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    try:
-        nlp = spacy.load(pipeline)
-    except (OSError, ValueError) as err:
-        fail(f"could not load the pipeline {pipeline!r}: {err}")
     settings = AnnotateSettings(output_format.value, shard_size, id_field, text_field, max_chars, batch_size,
                                 n_process, resume, progress)
     try:
-        summary = annotate(nlp, pipeline, input_path, output, settings)
+        if engine == Engine.ray:
+            from .annotate_ray import annotate_with_ray
+
+            summary = annotate_with_ray(pipeline, input_path, output, settings, workers, gpus_per_worker, address)
+        else:
+            if gpu_id >= 0:
+                spacy.require_gpu(gpu_id)
+            try:
+                nlp = spacy.load(pipeline)
+            except (OSError, ValueError) as err:
+                fail(f"could not load the pipeline {pipeline!r}: {err}")
+            summary = annotate(nlp, pipeline, input_path, output, settings)
     except (FileNotFoundError, ValueError, ImportError) as err:
         fail(str(err))
     for line in summary.lines():
