@@ -47,6 +47,22 @@ class TokenizerChoice(str, Enum):
     default = "default"
 
 
+class OutputFormat(str, Enum):
+    """``annotate_io.SHARD_NAMES``."""
+
+    brat = "brat"
+    jsonl = "jsonl"
+    parquet = "parquet"
+    spacy = "spacy"
+
+
+class Engine(str, Enum):
+    """Where ``annotate`` runs."""
+
+    local = "local"
+    ray = "ray"
+
+
 @app.command("convert")
 def convert_command(
     input_dir: Path = typer.Argument(..., help="BRAT folder: NAME.txt files with NAME.ann beside them (searched recursively)."),
@@ -156,22 +172,6 @@ def import_flair_command(
     except (TaggerLoadError, TaggerFormatError) as err:
         fail(str(err))
     typer.echo(f"written to {written} ({written.stat().st_size / 1e6:.1f} MB)")
-
-
-class OutputFormat(str, Enum):
-    """``annotate_io.SHARD_NAMES``."""
-
-    brat = "brat"
-    jsonl = "jsonl"
-    parquet = "parquet"
-    spacy = "spacy"
-
-
-class Engine(str, Enum):
-    """Where ``annotate`` runs."""
-
-    local = "local"
-    ray = "ray"
 
 
 @app.command("annotate")
