@@ -13,7 +13,8 @@ import typer
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="spacy-clinical-flair: BRAT ⇄ spaCy conversion and Flair training data for clinical NER.",
+    help="spacy-clinical-flair: clinical NER with Flair character LMs in spaCy: BRAT conversion, LM and NER "
+         "training, annotation at scale, error reports.",
 )
 
 
