@@ -21,7 +21,7 @@ def main() -> None:
     from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
 
     dictionary = character_dictionary()
-    print(f"| hidden | parameters | training characters/s | inference characters/s |\n|---|---|---|---|")
+    print("| hidden | parameters | training characters/s | inference characters/s |\n|---|---|---|---|")
     for hidden in args.hidden:
         lm = build_language_model(dictionary, True, hidden_size=hidden)
         optimizer = torch.optim.SGD(lm.parameters(), lr=1.0)

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, InputPlan, ShardResult, plan_input,
                           read_shard, shard_path, stats_path, write_shard)

@@ -5,7 +5,7 @@ import spacy
 from spacy_clinical_flair.component import ClinicalFlairNER
 from spacy_clinical_flair.ensemble import majority, vote
 
-from .conftest import LABELS, sample_texts
+from .conftest import sample_texts
 
 
 # ---------------------------------------------------------------- the vote, on hand-made predictions

@@ -1,7 +1,6 @@
 """The cpu recipe's levers: LM text gathering, new random splits, train+dev for a known epoch count,
 pre-computed LM embeddings, and both LMs side by side."""
 import json
-from pathlib import Path
 
 import pytest
 import spacy
@@ -11,7 +10,7 @@ from spacy_clinical_flair.convert import convert_brat_folder
 from spacy_clinical_flair.training.lm import gather_texts
 from spacy_clinical_flair.training.ner import resplit_documents
 
-from .conftest import REPO, SAMPLE, write_pair
+from .conftest import REPO, write_pair
 from .test_training import TINY_LM, TINY_NER, invoke, slice_folder
 
 

@@ -3,7 +3,7 @@ import re
 from html.parser import HTMLParser
 
 import spacy
-from spacy.tokens import DocBin, Span
+from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app

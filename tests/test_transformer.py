@@ -1,6 +1,4 @@
 """configs/transformer_ner.cfg on a tiny transformer built on the fly, and the cross-sentence windows."""
-from pathlib import Path
-
 import pytest
 import spacy
 from spacy.tokens import DocBin

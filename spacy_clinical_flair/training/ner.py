@@ -146,7 +146,6 @@ def train_ner(
     import flair
     from flair.data import Corpus
     from flair.datasets import FlairDatapointDataset
-    from flair.trainers import ModelTrainer
 
     from ..flair_data import FlairDataReport, docs_to_flair_sentences
     from ..flair_models import build_tagger
