@@ -3,7 +3,7 @@
 
     python benchmarks/annotate_bench.py PIPELINE TEXT_DIR [--limit 500] [--out /tmp/annotate-bench]
 
-TEXT_DIR is a folder of .txt files (e.g. ../shared/data/meddocan/test/brat: its .ann files are ignored). The
+TEXT_DIR is a folder of .txt files (e.g. ../shared/data/meddocan/test: its .ann files are ignored). The
 texts are first written as a JSONL file (for `spacy apply`, which reads .jsonl) holding the same documents.
 Each system runs in a fresh process, one after the other; the wall clock of the whole command is measured
 (start-up and pipeline loading included, as a user would see it). Prints a table and Ray's overhead at 2
@@ -35,6 +35,8 @@ def main() -> None:
     notes = args.out / "notes"
     notes.mkdir(parents=True)
     files = sorted(args.text_dir.rglob("*.txt"))[: args.limit]
+    if not files:
+        parser.error(f"{args.text_dir} holds no .txt files")
     with (args.out / "notes.jsonl").open("w", encoding="utf-8") as jsonl:
         for path in files:
             text = path.read_text(encoding="utf-8")
