@@ -34,6 +34,18 @@ def read_docbin(path: Path, lang: str) -> Iterator:
         fail(str(err))
 
 
+def load_pipeline(pipeline: str, gpu_id: int):
+    """``spacy.load`` of a pipeline folder or package, on GPU ``gpu_id`` (-1: CPU); failure ends the command."""
+    import spacy
+
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    try:
+        return spacy.load(pipeline)
+    except (OSError, ValueError) as err:
+        fail(f"could not load the pipeline {pipeline!r}: {err}")
+
+
 class Discontinuous(str, Enum):
     """``flatten.DISCONTINUOUS_POLICIES``."""
 
@@ -202,8 +214,6 @@ def annotate_command(
                                           "default: start a local Ray on this machine."),
 ) -> None:
     """Annotate many documents with a pipeline, in resumable shards; bad documents are reported and skipped."""
-    import spacy
-
     from .annotate import AnnotateSettings, annotate
 
     settings = AnnotateSettings(output_format.value, shard_size, id_field, text_field, max_chars, batch_size,
@@ -214,13 +224,7 @@ def annotate_command(
 
             summary = annotate_with_ray(pipeline, input_path, output, settings, workers, gpus_per_worker, address)
         else:
-            if gpu_id >= 0:
-                spacy.require_gpu(gpu_id)
-            try:
-                nlp = spacy.load(pipeline)
-            except (OSError, ValueError) as err:
-                fail(f"could not load the pipeline {pipeline!r}: {err}")
-            summary = annotate(nlp, pipeline, input_path, output, settings)
+            summary = annotate(load_pipeline(pipeline, gpu_id), pipeline, input_path, output, settings)
     except (FileNotFoundError, ValueError, ImportError) as err:
         fail(str(err))
     for line in summary.lines():
@@ -239,16 +243,9 @@ def report_command(
     (displaCy), misses and spurious predictions marked."""
     import itertools
 
-    import spacy
-
     from .report import error_report, render_html
 
-    if gpu_id >= 0:
-        spacy.require_gpu(gpu_id)
-    try:
-        nlp = spacy.load(pipeline)
-    except (OSError, ValueError) as err:
-        fail(f"could not load the pipeline {pipeline!r}: {err}")
+    nlp = load_pipeline(pipeline, gpu_id)
     docs = read_docbin(data, nlp.lang)
     result = error_report(nlp, itertools.islice(docs, limit) if limit else docs)
     if not result.documents:
