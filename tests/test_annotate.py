@@ -5,24 +5,17 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.language import Language
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.annotate import AnnotateSettings, annotate
 from spacy_clinical_flair.cli import app
 
+from . import pipeline_components  # noqa: F401 (registers fail_on_boom)
 from .conftest import SAMPLE
 
 pyarrow = pytest.importorskip("pyarrow")
 import pyarrow.parquet as parquet  # noqa: E402
-
-
-@Language.component("fail_on_boom")
-def fail_on_boom(doc):
-    if "BOOM" in doc.text:
-        raise RuntimeError("this note breaks the pipeline")
-    return doc
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """annotate --engine ray: a local Ray with 2 workers gives what the local engine gives; a worker that dies
 once mid-run still leaves complete, duplicate-free output."""
-import importlib
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,48 +8,24 @@ import spacy
 
 from spacy_clinical_flair.annotate import AnnotateSettings, annotate
 
+from .conftest import REPO
 from .test_annotate import good_texts, nlp, pipeline_dir, read_output, txt_input  # noqa: F401 (fixtures)
 
 ray = pytest.importorskip("ray")
 pytest.importorskip("pyarrow")
 pytestmark = pytest.mark.ray
 
-CRASH_MODULE = '''
-import os
-from pathlib import Path
-from spacy.language import Language
-
-@Language.component("crash_worker_once")
-def crash_worker_once(doc):
-    """Kills its process the first time any process runs it (a marker file remembers), as a dying node would."""
-    marker = Path(os.environ["CRASH_MARKER"])
-    if not marker.exists():
-        marker.write_text(str(os.getpid()))
-        os._exit(1)
-    return doc
-
-
-if not Language.has_factory("fail_on_boom"):  # the pipeline's test component (tests/test_annotate.py), for workers
-    @Language.component("fail_on_boom")
-    def fail_on_boom(doc):
-        if "BOOM" in doc.text:
-            raise RuntimeError("this note breaks the pipeline")
-        return doc
-'''
-
 
 @pytest.fixture(scope="module")
 def ray_session(tmp_path_factory):
-    """A local Ray whose workers can import the test's crash component (via sitecustomize on PYTHONPATH)."""
+    """A local Ray whose workers import tests/pipeline_components.py (a sitecustomize on their PYTHONPATH), so
+    they know the test pipelines' components."""
     code = tmp_path_factory.mktemp("raycode")
-    (code / "crash_component.py").write_text(CRASH_MODULE, encoding="utf-8")
-    (code / "sitecustomize.py").write_text("import crash_component  # noqa\n", encoding="utf-8")
+    (code / "sitecustomize.py").write_text("import tests.pipeline_components  # noqa\n", encoding="utf-8")
     marker = code / "crashed"
     old = dict(os.environ)
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(code), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(code), str(REPO), os.environ.get("PYTHONPATH", "")])
     os.environ["CRASH_MARKER"] = str(marker)
-    sys.path.insert(0, str(code))
-    importlib.import_module("crash_component")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield marker
     ray.shutdown()
