@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, InputPlan, ShardResult, plan_input,
-                          read_shard, shard_path, stats_path, write_shard)
+from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, ShardResult, plan_input, read_shard,
+                          shard_path, stats_path, write_shard)
 
 MANIFEST = "annotate.json"
 SUMMARY = "summary.json"
@@ -77,7 +77,7 @@ def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
             shard = read_shard(plan, index) if index in pending else None
             if shard is not None:
                 write_shard(annotate_shard(nlp, index, shard, settings), Path(output), settings.output_format)
-            bar.update(len(shard) if shard is not None else shard_documents(plan, index))
+            bar.update(len(shard) if shard is not None else plan.shard_documents(index))
     return finish(Path(output), plan.shards, plan.shards - len(pending), started)
 
 
@@ -91,14 +91,6 @@ def start_job(pipeline_name: str, input_path: Path, output: Path, settings: Anno
     prepare_output(output, settings.job(pipeline_name, input_path), settings.resume)
     pending = {i for i in range(plan.shards) if not shard_path(output, settings.output_format, i).exists()}
     return plan, pending
-
-
-def shard_documents(plan: InputPlan, index: int) -> int:
-    """How many documents shard ``index`` holds, from the plan (no reading)."""
-    locator = plan.locators[index]
-    if plan.kind == "txt":
-        return len(locator)
-    return locator[3] if plan.kind == "jsonl" else locator[1] - locator[0]
 
 
 def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:

@@ -17,8 +17,9 @@ import json
 import os
 import shutil
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 #: Output formats and the name of shard ``i`` in each.
 SHARD_NAMES = {"brat": "shard-{:05d}", "jsonl": "shard-{:05d}.jsonl", "parquet": "shard-{:05d}.parquet",
@@ -84,12 +85,15 @@ class InputPlan:
     def shards(self) -> int:
         return len(self.locators)
 
-    def documents(self) -> int:
+    def shard_documents(self, index: int) -> int:
+        """How many documents shard ``index`` holds (no reading)."""
+        locator = self.locators[index]
         if self.kind == "txt":
-            return sum(len(paths) for paths in self.locators)
-        if self.kind == "jsonl":
-            return sum(count for _, _, _, count in self.locators)
-        return sum(end - start for start, end in self.locators)
+            return len(locator)
+        return locator[3] if self.kind == "jsonl" else locator[1] - locator[0]
+
+    def documents(self) -> int:
+        return sum(self.shard_documents(index) for index in range(self.shards))
 
 
 def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: str = "text",
@@ -177,35 +181,50 @@ def _jsonl_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
             yield InputDocument(doc_id, text)
 
 
-def _docbin_rows(path: Path) -> int:
-    from .docs import read_docbin
+def _file_version(path: str) -> Tuple[int, int]:
+    """The file's modification time and size: part of the read-once caches' key, so a changed file is re-read."""
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
 
-    return sum(1 for _ in read_docbin(path))
+
+@lru_cache(maxsize=1)
+def _docbin_documents(path: str, version: Tuple[int, int]) -> Tuple[Tuple[str, str], ...]:
+    """(id, text) of every Doc of a ``.spacy`` file, read once per process (each shard is a slice of it)."""
+    from .docs import DOC_ID_KEY, read_docbin
+
+    return tuple((str(doc.user_data.get(DOC_ID_KEY) or f"doc{index:05d}"), doc.text)
+                 for index, doc in enumerate(read_docbin(path)))
+
+
+def _docbin_rows(path: Path) -> int:
+    return len(_docbin_documents(str(path), _file_version(str(path))))
 
 
 def _docbin_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
-    import itertools
-
-    from .docs import DOC_ID_KEY, read_docbin
-
     start, end = locator
-    for index, doc in enumerate(itertools.islice(read_docbin(plan.path), start, end), start=start):
-        yield InputDocument(str(doc.user_data.get(DOC_ID_KEY) or f"doc{index:05d}"), doc.text)
+    for doc_id, text in _docbin_documents(plan.path, _file_version(plan.path))[start:end]:
+        yield InputDocument(doc_id, text)
 
 
 def _parquet_rows(path: Path) -> int:
     return _pyarrow_parquet().ParquetFile(path).metadata.num_rows
 
 
+@lru_cache(maxsize=1)
+def _parquet_columns(path: str, version: Tuple[int, int], id_field: str, text_field: str) -> Tuple[list, list]:
+    """The id and text columns of a Parquet file, read once per process (each shard is a slice of them)."""
+    table = _pyarrow_parquet().read_table(path)
+    missing = [name for name in (id_field, text_field) if name not in table.column_names]
+    if missing:
+        raise ValueError(f"{path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
+                         "name the columns with --id-field/--text-field")
+    return table.column(id_field).to_pylist(), table.column(text_field).to_pylist()
+
+
 def _parquet_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
     start, end = locator
-    table = _pyarrow_parquet().read_table(plan.path)
-    missing = [name for name in (plan.id_field, plan.text_field) if name not in table.column_names]
-    if missing:
-        raise ValueError(f"{plan.path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
-                         "name the columns with --id-field/--text-field")
-    part = table.slice(start, end - start)
-    for doc_id, text in zip(part.column(plan.id_field).to_pylist(), part.column(plan.text_field).to_pylist()):
+    ids, texts = _parquet_columns(plan.path, _file_version(plan.path), plan.id_field, plan.text_field)
+    for doc_id, text in zip(ids[start:end], texts[start:end]):
         yield InputDocument(str(doc_id), text) if isinstance(text, str) else InputDocument(
             str(doc_id), None, "the text is not a string")
 

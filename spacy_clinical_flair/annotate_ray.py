@@ -16,8 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from .annotate import (AnnotateSettings, AnnotateSummary, annotate_shard, finish, progress_bar, shard_documents,
-                       start_job)
+from .annotate import AnnotateSettings, AnnotateSummary, annotate_shard, finish, progress_bar, start_job
 from .annotate_io import InputPlan, read_shard, write_shard
 
 
@@ -75,7 +74,7 @@ def annotate_with_ray(pipeline: str, input_path: Path, output: Path, settings: A
                                    "settings": asdict(settings)},
             max_restarts=-1, max_task_retries=task_retries)
         with progress_bar(plan.documents(), settings.progress) as bar:
-            bar.update(sum(shard_documents(plan, i) for i in range(plan.shards) if i not in pending))  # done before
+            bar.update(sum(plan.shard_documents(i) for i in range(plan.shards) if i not in pending))  # done before
             for row in annotated.iter_rows():
                 bar.update(int(row["documents"]))
     return finish(output, plan.shards, plan.shards - len(pending), started)
