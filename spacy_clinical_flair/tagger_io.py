@@ -8,11 +8,10 @@ read only when a user names one (with a warning), and ``import-flair`` converts 
 from __future__ import annotations
 
 import contextlib
-import io
 import logging
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Tuple
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
@@ -33,20 +32,17 @@ def looks_like_path(model: str) -> bool:
     return model.count("/") > 1  # 'org/name' is a hub id; deeper paths are files
 
 
-def read_trusted_pickle(source: Union[Path, bytes], what: str = "") -> Dict[str, Any]:
+def read_trusted_pickle(path: Path) -> Dict[str, Any]:
     """The state dict in a Flair ``.pt`` file: a pickle, so only for files the user trusts and names."""
     import torch
 
-    what = what or str(source)
     try:
-        stream = io.BytesIO(source) if isinstance(source, bytes) else open(source, "rb")
-        with stream:
-            state = torch.load(stream, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:
-        raise TaggerLoadError(f"{what} is not a readable Flair model file ({type(err).__name__}: {err}); "
+        raise TaggerLoadError(f"{path} is not a readable Flair model file ({type(err).__name__}: {err}); "
                               "it may be truncated or corrupt: save the tagger again") from err
     if not isinstance(state, dict):
-        raise TaggerLoadError(f"{what} holds a {type(state).__name__}, not a Flair model state")
+        raise TaggerLoadError(f"{path} holds a {type(state).__name__}, not a Flair model state")
     return state
 
 
