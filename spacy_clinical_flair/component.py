@@ -11,10 +11,15 @@
 * ``model`` may name several taggers (an ensemble): each predicts every sentence and an entity is
   kept when ``min_votes`` of them (default: a strict majority) predicted exactly it
   (:mod:`spacy_clinical_flair.ensemble`).
+* Taggers made of Flair character LMs (what ``train-ner`` makes) predict through
+  :class:`spacy_clinical_flair.inference.FastTagger`: Flair's computation without Flair's per-token
+  objects, sentences batched by characters, and ``precision`` "bf16" for the LMs where the hardware has
+  it (a warning and float32 where it has not). Other taggers use Flair's ``predict``.
 """
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Union
 
@@ -28,7 +33,8 @@ from spacy.util import minibatch
 
 from .device import resolve_device
 from .ensemble import Prediction, majority, vote
-from .flair_data import predict_entities, prediction_units
+from .flair_data import SentenceTokens, predict_entities, prediction_units, sentence_tokens
+from .inference import PRECISIONS, FastTagger, bf16_supported, fast_path_problem
 from .tagger_format import (MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes)
 from .tagger_io import entity_labels, load_tagger
 
@@ -64,7 +70,8 @@ class ClinicalFlairNER(Pipe):
     def __init__(
         self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = None, batch_size: int = 32,
         doc_batch_size: int = 128, device: str = "auto", ents_policy: EntsPolicy = "keep", spans_key: Optional[str] = None,
-        max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, scorer: Optional[Callable] = None,
+        max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, precision: str = "fp32",
+        scorer: Optional[Callable] = None,
     ) -> None:
         for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
                            ("max_sentence_tokens", max_sentence_tokens)):
@@ -72,15 +79,20 @@ class ClinicalFlairNER(Pipe):
                 raise ValueError(f"{key} must be at least 1, got {value}")
         if min_votes < 0:
             raise ValueError(f"min_votes must be 0 (a strict majority) or a number of models, got {min_votes}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (the saved weights stay fp32), "
+                             f"got {precision!r}")
         self.vocab = vocab
         self.name = name
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {
             "model": model, "batch_size": batch_size, "doc_batch_size": doc_batch_size, "device": device,
             "ents_policy": ents_policy, "spans_key": spans_key, "max_sentence_tokens": max_sentence_tokens,
-            "torch_threads": torch_threads, "min_votes": min_votes, "labels": [],
+            "torch_threads": torch_threads, "min_votes": min_votes, "precision": precision, "labels": [],
         }
         self.taggers: List["SequenceTagger"] = []
+        #: per tagger, its FastTagger (None: Flair's own predict)
+        self.fast_taggers: List[Optional[FastTagger]] = []
         self._device = None
 
     # ------------------------------------------------------------------ the model
@@ -139,8 +151,26 @@ class ClinicalFlairNER(Pipe):
         for tagger in taggers:
             tagger.eval()
         self.taggers = [tagger.to(self._device) for tagger in taggers]
+        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
         self.cfg["labels"] = sorted({label for tagger in taggers for label in entity_labels(tagger)})
         self._loaded_pid = os.getpid()
+
+    def _fast_tagger(self, tagger: "SequenceTagger") -> Optional[FastTagger]:
+        """The FastTagger for ``tagger`` at the configured precision, or None (with a warning where the
+        precision asked for cannot be had)."""
+        precision = self.cfg["precision"]
+        problem = fast_path_problem(tagger)
+        if problem:
+            if precision != "fp32":
+                warnings.warn(f"'{self.name}': precision {precision!r} applies to taggers made of Flair character "
+                              f"LMs, but {problem}; predicting in fp32 with Flair's predict", stacklevel=3)
+            return None
+        if precision == "bf16" and not bf16_supported(self._device):
+            warnings.warn(f"'{self.name}': precision 'bf16' asked for, but this {self._device.type.upper()} has no "
+                          "bfloat16 arithmetic (needs AVX-512 BF16 or AMX on a CPU, compute capability 8.0+ on a "
+                          "GPU), where it would be slower than fp32; predicting in fp32", stacklevel=3)
+            precision = "fp32"
+        return FastTagger(tagger, precision)
 
     def _require_taggers(self) -> List["SequenceTagger"]:
         if not self.taggers:
@@ -174,10 +204,21 @@ class ClinicalFlairNER(Pipe):
         import flair
 
         taggers = self._require_taggers()
-        units = prediction_units(docs, self.cfg["max_sentence_tokens"])
         flair.device = self._device  # Flair moves its batches to this global device
-        members = [predict_entities(tagger, units, len(docs), self.cfg["batch_size"], f"{tagger.tag_type}-{index}")
-                   for index, tagger in enumerate(taggers)]  # each member writes its own label layer
+        located = [(doc_index, tokens) for doc_index, doc in enumerate(docs)
+                   for tokens in sentence_tokens(doc, self.cfg["max_sentence_tokens"])]
+        sentences = [tokens for _, tokens in located]
+        flair_units = None
+        members = []
+        for index, (tagger, fast) in enumerate(zip(taggers, self.fast_taggers)):
+            if fast is not None:
+                members.append(_per_doc(fast.predict(sentences, self.cfg["batch_size"]), located, len(docs)))
+                continue
+            if flair_units is None:
+                flair_units = prediction_units(docs, self.cfg["max_sentence_tokens"])
+            # each member writes its own label layer
+            members.append(predict_entities(tagger, flair_units, len(docs), self.cfg["batch_size"],
+                                            f"{tagger.tag_type}-{index}"))
         if len(members) == 1:
             return members[0]
         min_votes = self.cfg["min_votes"] or majority(len(members))
@@ -263,6 +304,17 @@ class ClinicalFlairNER(Pipe):
         return self
 
 
+def _per_doc(predictions: Sequence[List[Prediction]], located: Sequence[Tuple[int, SentenceTokens]],
+             n_docs: int) -> List[List[Prediction]]:
+    """Sentence-level predictions (for ``located``: (doc index, sentence) pairs) gathered per document, in token order."""
+    result: List[List[Prediction]] = [[] for _ in range(n_docs)]
+    for (doc_index, _), sentence_predictions in zip(located, predictions):
+        result[doc_index].extend(sentence_predictions)
+    for doc_predictions in result:
+        doc_predictions.sort()
+    return result
+
+
 def saved_member_files(folder: Path) -> List[Path]:
     """The tagger files in a component folder, in member order (empty when there are none)."""
     if (folder / TAGGER_FILE).is_file():
@@ -295,6 +347,7 @@ def model_sources(model: ModelSource) -> List[str]:
         "max_sentence_tokens": 250,
         "torch_threads": 0,
         "min_votes": 0,
+        "precision": "fp32",
         "scorer": {"@scorers": "spacy.ner_scorer.v1"},
     },
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
@@ -302,10 +355,10 @@ def model_sources(model: ModelSource) -> List[str]:
 def make_clinical_flair_ner(
     nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
     ents_policy: EntsPolicy, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
-    scorer: Optional[Callable],
+    precision: str, scorer: Optional[Callable],
 ) -> ClinicalFlairNER:
     """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
     return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,
                             device=device, ents_policy=ents_policy, spans_key=spans_key,
                             max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads,
-                            min_votes=min_votes, scorer=scorer)
+                            min_votes=min_votes, precision=precision, scorer=scorer)

@@ -77,10 +77,12 @@ def text_units(doc: Doc, doc_index: int, settings: VectorSettings) -> List[TextU
                 current = []
             current.append(i)
         groups.append(current)
-    return [_unit(doc, doc_index, group, settings.tokenized) for group in groups]
+    return [token_unit(doc, doc_index, group, settings.tokenized) for group in groups]
 
 
-def _unit(doc: Doc, doc_index: int, indices: Sequence[int], tokenized: bool) -> TextUnit:
+def token_unit(doc: Doc, doc_index: int, indices: Sequence[int], tokenized: bool) -> TextUnit:
+    """The LM input of the tokens ``indices`` of ``doc`` (non-whitespace tokens, in order), written as Flair
+    writes a Sentence of them: joined by single spaces (``tokenized``) or by one space wherever the text has a gap."""
     parts, starts, ends, position = [], [], [], 0
     for n, i in enumerate(indices):
         token = doc[i]
@@ -104,7 +106,7 @@ def lm_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: VectorSe
     order = sorted(range(len(units)), key=lambda u: len(units[u].text))
     results: List[Optional[torch.Tensor]] = [None] * len(units)
     for batch in _batches(order, units, settings.batch_chars):
-        states = _batch_states(lm, [units[u] for u in batch], settings)
+        states = batch_states(lm, [units[u] for u in batch], settings)
         for u, state in zip(batch, states):
             results[u] = state
     return results  # type: ignore[return-value]
@@ -123,8 +125,10 @@ def _batches(order: Sequence[int], units: Sequence[TextUnit], batch_chars: int) 
     return batches
 
 
-def _batch_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: VectorSettings) -> List["torch.Tensor"]:
-    """Run one length-sorted batch through ``lm`` and gather the states at each token's position."""
+def batch_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: VectorSettings) -> List["torch.Tensor"]:
+    """Run one batch of units through ``lm`` and gather the float32 states at each token's position
+    (``[tokens, hidden]`` per unit, on the CPU). Units are padded to the longest, so a batch of similar
+    lengths wastes least; the states do not depend on the other units of the batch."""
     import torch
 
     start_marker = getattr(lm, "document_delimiter", "\n")

@@ -281,8 +281,10 @@ def test_auto_device_is_the_one_thinc_selected(monkeypatch):
 
 
 def test_flair_context_never_crosses_documents(nlp_with_ner, monkeypatch):
-    """Flair links each sentence of a predict() call to the previous one; the component links them per doc."""
+    """Flair links each sentence of a predict() call to the previous one; where the component uses Flair's
+    predict (taggers the fast path cannot take), it links them per doc."""
     ner = nlp_with_ner.get_pipe("clinical_flair_ner")
+    monkeypatch.setattr(ner, "fast_taggers", [None])
     seen = []
     original = ner.tagger.predict
 

@@ -1,0 +1,155 @@
+"""Tagging spaCy sentences with a Flair SequenceTagger without building Flair objects per token.
+
+Flair's ``SequenceTagger.predict`` makes a ``Sentence`` and ``Token`` objects per sentence, stores two
+embedding tensors on every token, concatenates them back into a padded batch, and pads every
+character sequence of a mini-batch to the longest one, with sentences sorted by tokens, not
+characters. :class:`FastTagger` computes the same thing more directly, for the taggers this package
+trains (a stack of Flair character LMs, span labels):
+
+1. each sentence is written as Flair's ``FlairEmbeddings`` writes it (:func:`lm_vectors.token_unit`);
+2. sentences are sorted by characters (what the LMs pay for) and cut into mini-batches;
+3. each LM's states at the token positions (:func:`lm_vectors.batch_states`) go straight into the
+   padded batch, in Flair's order (embedding names sorted), and through the tagger's own ``forward``
+   and its Viterbi decoder (or softmax); tags become spans by Flair's ``get_spans_from_bio``.
+
+The result is Flair's prediction: the same network on the same inputs (the tests compare them on
+texts with double spaces, line breaks and long sentences). ``precision="bf16"`` runs the character
+LMs (almost all the arithmetic) in bfloat16 on a copy of their weights; the tagger itself, the CRF and
+the saved weights stay float32.
+
+Taggers with other embeddings (one-hot words, character BiLSTM, transformers), lower-cased LMs or
+token-level labels are not handled here: :func:`fast_path_problem` says why, and the component then
+uses Flair's own ``predict``.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Literal, Optional, Sequence, Tuple
+
+from .ensemble import Prediction
+from .flair_data import SentenceTokens
+from .lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
+
+if TYPE_CHECKING:
+    import torch
+    from flair.models import LanguageModel, SequenceTagger
+
+Precision = Literal["fp32", "bf16"]
+PRECISIONS: Tuple[str, ...] = ("fp32", "bf16")
+
+
+def bf16_supported(device: "torch.device") -> bool:
+    """Whether ``device`` has bfloat16 arithmetic in hardware (CPU: AVX-512 BF16 or AMX; CUDA: compute
+    capability 8.0+). Elsewhere bfloat16 is emulated and slower than float32."""
+    import torch
+
+    if device.type == "cuda":
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    if device.type != "cpu":
+        return False
+    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return any(check() for check in checks if check is not None)
+
+
+def fast_path_problem(tagger: "SequenceTagger") -> Optional[str]:
+    """None when :class:`FastTagger` can predict for ``tagger``, else why not (in words)."""
+    from flair.embeddings import FlairEmbeddings, StackedEmbeddings
+
+    members = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
+    for member in members:
+        if not isinstance(member, FlairEmbeddings):
+            return f"its embeddings include {type(member).__name__}"
+        if member.is_lower:
+            return "a character LM reads lower-cased text"
+    if not getattr(tagger, "predict_spans", False):
+        return "it predicts token labels, not spans"
+    return None
+
+
+@dataclass
+class LMMember:
+    """One character LM of the tagger's embedding stack and how its text is written."""
+
+    name: str
+    lm: "LanguageModel"
+    settings: VectorSettings
+
+
+class FastTagger:
+    """Prediction of a Flair ``SequenceTagger`` over spaCy sentences (see the module doc).
+
+    ``precision`` "bf16" makes bfloat16 copies of the LMs (the tagger's own LMs are left as they are, so
+    saving the pipeline still writes float32). Check :func:`bf16_supported` first: on hardware without
+    bfloat16 it runs, but slower.
+    """
+
+    def __init__(self, tagger: "SequenceTagger", precision: Precision = "fp32") -> None:
+        from flair.embeddings import StackedEmbeddings
+
+        problem = fast_path_problem(tagger)
+        if problem:
+            raise ValueError(f"this tagger needs Flair's own predict: {problem}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+        self.tagger = tagger
+        self.precision = precision
+        stack = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
+        # Flair concatenates a token's embeddings in the sorted order of their names
+        self.members = [LMMember(member.name, _with_precision(member.lm, precision), VectorSettings(
+            tokenized=member.tokenized_lm, with_whitespace=member.with_whitespace,
+            chars_per_chunk=member.chars_per_chunk)) for member in sorted(stack, key=lambda m: m.name)]
+
+    def predict(self, sentences: Sequence[SentenceTokens], batch_size: int = 32) -> List[List[Prediction]]:
+        """Entities of each sentence as ``(start_token, end_token, label, score)`` in Doc token indices."""
+        import torch
+
+        results: List[List[Prediction]] = [[] for _ in sentences]
+        if not sentences:
+            return results
+        units = [[token_unit(s.doc, i, s.token_indices, member.settings.tokenized) for i, s in enumerate(sentences)]
+                 for member in self.members]
+        order = sorted(range(len(sentences)), key=lambda i: len(units[0][i].text))
+        with torch.inference_mode():
+            for begin in range(0, len(order), batch_size):
+                batch = order[begin:begin + batch_size]
+                for index, predictions in zip(batch, self._predict_batch([[u[i] for i in batch] for u in units])):
+                    indices = sentences[index].token_indices
+                    results[index] = [(indices[positions[0]], indices[positions[-1]] + 1, label, score)
+                                      for positions, score, label in predictions]
+        return results
+
+    def _predict_batch(self, member_units: List[List[TextUnit]]) -> List[List[Tuple[List[int], float, str]]]:
+        """Flair's spans ``(token positions, score, label)`` for one mini-batch, in the batch's order."""
+        import torch
+        from flair.data import get_spans_from_bio
+
+        states = [batch_states(member.lm, units, member.settings) for member, units in zip(self.members, member_units)]
+        vectors = [torch.cat(parts, dim=1) for parts in zip(*states)]  # per sentence: [tokens, sum of LM sizes]
+        # the tagger packs its RNN input and decodes by position: longest sentence first, as Flair sorts
+        by_length = sorted(range(len(vectors)), key=lambda i: -vectors[i].shape[0])
+        lengths = [vectors[i].shape[0] for i in by_length]
+        padded = vectors[0].new_zeros((len(vectors), lengths[0], vectors[0].shape[1]))
+        for row, i in enumerate(by_length):
+            padded[row, :lengths[row]] = vectors[i]
+        device = next(self.tagger.parameters()).device
+        features = self.tagger.forward(padded.to(device), torch.LongTensor(lengths))
+        if self.tagger.use_crf:
+            tags, _ = self.tagger.viterbi_decoder.decode(features, False, [])
+        else:
+            tags, _ = self.tagger._standard_inference(features, [range(n) for n in lengths], False)
+        spans: List[List[Tuple[List[int], float, str]]] = [[] for _ in vectors]
+        for row, i in enumerate(by_length):
+            spans[i] = get_spans_from_bio([tag for tag, _ in tags[row]], [score for _, score in tags[row]])
+        return spans
+
+
+def _with_precision(lm: "LanguageModel", precision: Precision) -> "LanguageModel":
+    """``lm`` itself for fp32; a bfloat16 copy for bf16 (its initial states follow the weights' type)."""
+    import torch
+
+    if precision == "fp32":
+        return lm
+    clone = copy.deepcopy(lm)
+    clone.to(torch.bfloat16)  # (LanguageModel.to returns None)
+    return clone
