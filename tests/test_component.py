@@ -321,7 +321,8 @@ def test_doc_batch_size_caps_documents_per_prediction_round(tiny_tagger_path, mo
     ner = nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "doc_batch_size": 8})
     nlp.initialize()
     calls = []
-    original = ner.tagger.predict
-    monkeypatch.setattr(ner.tagger, "predict", lambda sentences, **kw: calls.append(1) or original(sentences, **kw))
+    fast = ner.fast_taggers[0]
+    original = fast.predict
+    monkeypatch.setattr(fast, "predict", lambda sentences, *args: calls.append(1) or original(sentences, *args))
     docs = list(nlp.pipe(["Fiebre."] * 20, batch_size=pipe_batch))
     assert len(docs) == 20 and len(calls) == rounds  # 20 docs: 8+8+4, or 5+5+5+5
