@@ -18,7 +18,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_clinical_flair.brat import find_brat_files
-from spacy_clinical_flair.convert import ConversionReport, iter_brat_folder_docs
+from spacy_clinical_flair.convert import convert_brat_folder
 
 
 def floor(folder: Path, nlp) -> int:
@@ -31,10 +31,7 @@ def floor(folder: Path, nlp) -> int:
 
 
 def ours(folder: Path, nlp) -> int:
-    report = ConversionReport()
-    docbin = DocBin(store_user_data=True)
-    for doc in iter_brat_folder_docs(folder, report, nlp=nlp, progress=False):
-        docbin.add(doc)
+    docbin, report = convert_brat_folder(folder, nlp=nlp, progress=False)
     docbin.to_bytes()
     return report.documents
 

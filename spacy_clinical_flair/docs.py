@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import bisect
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import IDX, LENGTH, SPACY
 from spacy.tokens import Doc, Span, SpanGroup
 
 from .flatten import FlatSpan
@@ -41,12 +41,13 @@ def read_docbin(path, lang: str = "es") -> Iterator[Doc]:
     return docbin.get_docs(spacy.blank(lang).vocab)
 
 
-def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
+def split_tokens_at(doc: Doc, boundaries: Iterable[int], text: Optional[str] = None) -> Tuple[Doc, int]:
     """Return a Doc with a token edge at every character offset in ``boundaries``.
 
     Tokens that contain a boundary are cut there; the text is unchanged character for
     character. Returns the new Doc (``doc`` itself when nothing had to be cut) and the number
-    of original tokens that were split.
+    of original tokens that were split. ``text``: ``doc.text`` when the caller has it (spaCy
+    rebuilds it from the tokens on every access).
     """
     cuts = sorted(set(boundaries))
     if not _cuts_inside_tokens(doc, cuts):
@@ -54,9 +55,12 @@ def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
     words: List[str] = []
     spaces: List[bool] = []
     split = 0
-    text = doc.text  # built from the tokens on every access: read it once
-    for token in doc:
-        start, end = token.idx, token.idx + len(token.text)
+    text = doc.text if text is None else text
+    if len(doc) and doc[-1].idx + len(doc[-1].text_with_ws) != len(text):
+        raise ValueError("split_tokens_at: the text given is not the Doc's text")
+    columns = doc.to_array([IDX, LENGTH, SPACY]).astype("int64")  # no Token object per token
+    for start, length, space_after in columns.tolist():
+        end = start + length
         inner = cuts[bisect.bisect_right(cuts, start):bisect.bisect_left(cuts, end)]
         if inner:
             split += 1
@@ -64,7 +68,7 @@ def split_tokens_at(doc: Doc, boundaries: Iterable[int]) -> Tuple[Doc, int]:
         for piece_start, piece_end in zip(points, points[1:]):
             words.append(text[piece_start:piece_end])
             spaces.append(False)
-        spaces[-1] = bool(token.whitespace_)
+        spaces[-1] = bool(space_after)
     return Doc(doc.vocab, words=words, spaces=spaces), split
 
 
@@ -108,7 +112,7 @@ def build_doc(
     boundaries = {offset for span in (*ents, *spans) for offset in (span.start, span.end)}
     if text.startswith("\ufeff") and len(text) > 1:
         boundaries.add(1)  # a byte-order mark is a character of its own, never part of a word
-    doc, split = split_tokens_at(make_doc(text), boundaries)
+    doc, split = split_tokens_at(make_doc(text), boundaries, text)
     doc.user_data[DOC_ID_KEY] = doc_id
     doc.ents = char_spans(doc, ents)
     doc.spans[BRAT_SPANS_KEY] = SpanGroup(doc, name=BRAT_SPANS_KEY, spans=char_spans(doc, spans))

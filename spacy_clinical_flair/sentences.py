@@ -14,10 +14,10 @@ entity, so an EntityRuler may run before the splitter.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import FrozenSet, Iterable, List, Optional
+from typing import FrozenSet, Iterable, List, Optional, Tuple
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IS_SPACE, ORTH, SENT_START, SPACY
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -74,8 +74,8 @@ class ClinicalSentencizer:
                 starts[index] = False
         if len(doc):
             # one array write: the per-token setter re-checks the whole Doc each time
-            values = numpy.array([[1 if is_start else -1] for is_start in starts], dtype="int64").astype("uint64")
-            doc.from_array([SENT_START], values)
+            values = numpy.where(numpy.asarray(starts, dtype=bool), 1, -1).astype("int64").astype("uint64")
+            doc.from_array([SENT_START], values.reshape(-1, 1))
         return doc
 
     def sentence_starts(self, doc: Doc) -> List[bool]:
@@ -84,39 +84,48 @@ class ClinicalSentencizer:
         if not len(doc):
             return starts
         starts[0] = True
+        texts, is_space, space_after = token_columns(doc)
         pending = ""  # why the next word starts a sentence: "", "stop" or "newline"
-        for index, token in enumerate(doc):
-            if token.is_space:
-                if self.split_on_newlines and any(ch in LINE_BREAKS for ch in token.text):
+        for index, text in enumerate(texts):
+            if is_space[index]:
+                if self.split_on_newlines and any(ch in LINE_BREAKS for ch in text):
                     pending = "newline"
                 continue
-            if pending == "stop" and token.text in CLOSING and not doc[index - 1].whitespace_:
+            if pending == "stop" and text in CLOSING and not space_after[index - 1]:
                 continue  # a closing quote or bracket attached to the full stop stays with it
             if pending:
                 starts[index] = True
                 pending = ""
-            if token.text in SENTENCE_FINAL and self._ends_sentence(doc, index):
+            if text in SENTENCE_FINAL and self._ends_sentence(texts, is_space, space_after, index):
                 pending = "stop"
         return starts
 
-    def _ends_sentence(self, doc: Doc, index: int) -> bool:
+    def _ends_sentence(self, texts: List[str], is_space: List[bool], space_after: List[bool], index: int) -> bool:
         if index > 0:
-            previous = doc[index - 1]
-            word = previous.text.lower().rstrip(".")
-            if not previous.whitespace_ and (word in self.abbreviations or (len(word) == 1 and word.isalpha())):
+            word = texts[index - 1].lower().rstrip(".")
+            if not space_after[index - 1] and (word in self.abbreviations or (len(word) == 1 and word.isalpha())):
                 return False
-        following = _next_word(doc, index)
+        following = _next_word(texts, is_space, index)
         if following is None:
             return False
-        first = following.text[0]
-        return first.isupper() or first.isdigit() or following.text in OPENING or first in OPENING
+        first = following[0]
+        return first.isupper() or first.isdigit() or following in OPENING or first in OPENING
 
 
-def _next_word(doc: Doc, index: int):
+def token_columns(doc: Doc) -> Tuple[List[str], List[bool], List[bool]]:
+    """Each token's text, whether it is whitespace, and whether a space follows it, read as arrays
+    (making a Token object per token costs more than the splitting itself)."""
+    values = doc.to_array([ORTH, IS_SPACE, SPACY])
+    strings = doc.vocab.strings
+    return ([strings[int(orth)] for orth in values[:, 0]], values[:, 1].astype(bool).tolist(),
+            values[:, 2].astype(bool).tolist())
+
+
+def _next_word(texts: List[str], is_space: List[bool], index: int) -> Optional[str]:
     """The first token after ``index`` that is neither whitespace nor closing punctuation."""
-    for token in doc[index + 1:]:
-        if not token.is_space and token.text not in CLOSING:
-            return token
+    for following in range(index + 1, len(texts)):
+        if not is_space[following] and texts[following] not in CLOSING:
+            return texts[following]
     return None
 
 

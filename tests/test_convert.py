@@ -141,3 +141,31 @@ def test_bundled_sample_has_what_its_readme_promises():
     assert any(";" in fields[1] for fields in anns)
     _, report = convert(SAMPLE / "train")
     assert report.outcomes["nested"] > 0 and report.outcomes["discontinuous"] > 0
+
+
+def test_msgpack_encoders_are_looked_up_once_while_converting(tmp_path, monkeypatch):
+    """DocBin.add packs with srsly, which re-reads entry points per call; conversion reads them once."""
+    import srsly
+
+    from spacy_clinical_flair.convert import convert_brat_folder, msgpack_encoders_read_once
+
+    registry = srsly.msgpack_encoders
+    lookups = []
+    original = type(registry).get_entry_points
+    monkeypatch.setattr(type(registry), "get_entry_points",
+                        lambda self: (lookups.append(1) if self is registry else None) or original(self))
+    expected = registry.get_all()
+    lookups.clear()
+    for name in ("a", "b", "c"):
+        write_pair(tmp_path / "corpus", name, "Fiebre alta.\nTos.", "T1\tSINTOMA 0 6\tFiebre\n")
+    docbin, report = convert_brat_folder(tmp_path / "corpus", progress=False)
+    assert len(docbin) == 3 and report.documents == 3
+    assert len(lookups) == 1  # not once per pack (3 documents x 2-3 packs each)
+    assert "get_all" not in vars(registry)  # srsly is as it was afterwards
+    registry.get_all()
+    assert len(lookups) == 2
+    with msgpack_encoders_read_once():
+        with msgpack_encoders_read_once():  # nesting is harmless
+            assert registry.get_all().keys() == expected.keys()
+        assert "get_all" in vars(registry)
+    assert "get_all" not in vars(registry)
