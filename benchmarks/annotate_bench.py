@@ -30,6 +30,8 @@ def main() -> None:
     parser.add_argument("text_dir", type=Path)
     parser.add_argument("--limit", type=int, default=500)
     parser.add_argument("--out", type=Path, default=Path("/tmp/annotate-bench"))
+    parser.add_argument("--shard-size", type=int, default=25,
+                        help="documents per shard, both engines (several shards per Ray worker balance the load)")
     args = parser.parse_args()
     shutil.rmtree(args.out, ignore_errors=True)
     notes = args.out / "notes"
@@ -44,14 +46,15 @@ def main() -> None:
             jsonl.write(json.dumps({"id": path.stem, "text": text}, ensure_ascii=False) + "\n")
     python = sys.executable
     annotate = [python, "-m", "spacy_clinical_flair", "annotate", args.pipeline, str(notes)]
+    shards = ["--shard-size", str(args.shard_size), "--no-progress"]
     results = [
         run([python, "-m", "spacy", "apply", args.pipeline, str(args.out / "notes.jsonl"),
              str(args.out / "apply.spacy"), "--text-key", "text"], "spacy apply"),
-        run([*annotate, str(args.out / "local"), "--no-progress"], "annotate --engine local"),
-        run([*annotate, str(args.out / "ray1"), "--engine", "ray", "--workers", "1", "--shard-size", "50",
-             "--no-progress"], "annotate --engine ray, 1 worker"),
-        run([*annotate, str(args.out / "ray2"), "--engine", "ray", "--workers", "2", "--shard-size", "50",
-             "--no-progress"], "annotate --engine ray, 2 workers"),
+        run([*annotate, str(args.out / "local"), *shards], "annotate --engine local"),
+        run([*annotate, str(args.out / "ray1"), "--engine", "ray", "--workers", "1", *shards],
+            "annotate --engine ray, 1 worker"),
+        run([*annotate, str(args.out / "ray2"), "--engine", "ray", "--workers", "2", *shards],
+            "annotate --engine ray, 2 workers"),
     ]
     print(f"{len(files)} documents, {sum(p.stat().st_size for p in files) / 1e6:.1f} MB of text\n")
     print("| system | seconds | documents/s |\n|---|---|---|")

@@ -12,6 +12,7 @@ pipeline's package installed there, or shipped with a ``runtime_env``).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -60,6 +61,10 @@ def annotate_with_ray(pipeline: str, input_path: Path, output: Path, settings: A
     if Path(pipeline).exists():
         pipeline = str(Path(pipeline).resolve())
     if pending:
+        if len(pending) < 2 * workers:
+            warnings.warn(f"{len(pending)} shard(s) to annotate for {workers} workers: a worker with one shard more "
+                          "than another sets the pace, and a worker with none idles; use a --shard-size that gives "
+                          "several shards per worker", stacklevel=2)
         if not ray.is_initialized():
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      num_cpus=None if address else max(workers, 1))

@@ -86,3 +86,15 @@ def test_cli_engine_ray(tmp_path, ray_session, pipeline_dir, good_texts):
                                       "--no-progress"])
     assert result.exit_code == 0, result.output
     assert f"documents annotated {len(good_texts)}" in result.output and "skipped zz_boom" in result.output
+
+
+def test_fewer_shards_than_workers_can_use_is_said(tmp_path, ray_session, nlp, pipeline_dir, good_texts):
+    from spacy_clinical_flair.annotate_ray import annotate_with_ray
+
+    source = txt_input(tmp_path / "notes", good_texts)
+    settings = AnnotateSettings(shard_size=1000, max_chars=5000, progress=False)  # one shard for two workers
+    with pytest.warns(UserWarning, match=r"1 shard\(s\) to annotate for 2 workers.*--shard-size"):
+        summary = annotate_with_ray(str(pipeline_dir), source, tmp_path / "ray", settings, workers=2)
+    local = annotate(nlp, str(pipeline_dir), source, tmp_path / "local", settings)
+    assert read_output(tmp_path / "ray", "jsonl") == read_output(tmp_path / "local", "jsonl")
+    assert summary.documents == local.documents
