@@ -69,7 +69,7 @@ def run_system(system: str, model: str, data: str, n_docs: int, batch_size: int,
     import torch
 
     torch.set_num_threads(threads)
-    from spacy_clinical_flair import component
+    from spacy_clinical_flair import precision as precisions
     from spacy_clinical_flair.flair_data import sentence_tokens, to_flair_sentence
     from spacy_clinical_flair.sentences import ClinicalSentencizer
     from spacy_clinical_flair.tagger_io import load_tagger
@@ -97,7 +97,7 @@ def run_system(system: str, model: str, data: str, n_docs: int, batch_size: int,
     else:
         precision = "fp32" if system == "int8" else system
         if precision == "bf16":  # measured whatever the CPU has; the component would fall back to fp32
-            component.bf16_supported = lambda device: True
+            precisions.bf16_supported = lambda device: True
         nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "batch_size": batch_size, "precision": precision,
                                                     "ents_policy": "replace", "torch_threads": threads})
         ner = nlp.get_pipe("clinical_flair_ner")

@@ -40,6 +40,8 @@ class AnnotateSettings:
     n_process: int = 1
     resume: bool = True
     progress: bool = True
+    #: prediction precision set on the loaded pipeline ("fp32"/"bf16"); None keeps the pipeline's own
+    precision: Optional[str] = None
 
     def job(self, pipeline: str, input_path: Path) -> Dict[str, Any]:
         return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
@@ -67,11 +69,20 @@ class AnnotateSummary:
         return lines
 
 
+def apply_precision(nlp, settings: AnnotateSettings) -> None:
+    """Set ``settings.precision`` on the pipeline's Flair parts (nothing when it is None)."""
+    if settings.precision is not None:
+        from .precision import set_precision
+
+        set_precision(nlp, settings.precision)
+
+
 def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
              settings: AnnotateSettings = AnnotateSettings()) -> AnnotateSummary:
     """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine)."""
     started = time.perf_counter()
     plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
+    apply_precision(nlp, settings)
     with progress_bar(plan.documents(), settings.progress) as bar:
         for index in range(plan.shards):
             shard = read_shard(plan, index) if index in pending else None

@@ -17,7 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from .annotate import AnnotateSettings, AnnotateSummary, annotate_shard, finish, progress_bar, start_job
+from .annotate import (AnnotateSettings, AnnotateSummary, annotate_shard, apply_precision, finish, progress_bar,
+                       start_job)
 from .annotate_io import InputPlan, read_shard, write_shard
 
 
@@ -31,6 +32,7 @@ class ShardAnnotator:
         self.plan = InputPlan(**plan)
         self.output = Path(output)
         self.settings = AnnotateSettings(**{**settings, "n_process": 1, "progress": False})
+        apply_precision(self.nlp, self.settings)
 
     def __call__(self, batch: Dict[str, Any]) -> Dict[str, Any]:
         shards, documents = [], []

@@ -53,6 +53,13 @@ class Discontinuous(str, Enum):
     cover = "cover"
 
 
+class PrecisionChoice(str, Enum):
+    """``precision.PRECISIONS``."""
+
+    fp32 = "fp32"
+    bf16 = "bf16"
+
+
 class TokenizerChoice(str, Enum):
     """``tokenizer.TOKENIZERS``."""
 
@@ -212,12 +219,15 @@ def annotate_command(
     gpus_per_worker: float = typer.Option(0.0, min=0.0, help="ray: GPUs per actor (e.g. 0.5: two actors per GPU)."),
     address: Optional[str] = typer.Option(None, help="ray: the cluster to join (e.g. 'auto' or ray://host:10001); "
                                           "default: start a local Ray on this machine."),
+    precision: Optional[PrecisionChoice] = typer.Option(
+        None, help="Character-LM precision for prediction: fp32, or bf16 where the hardware has bfloat16 (a warning "
+        "and fp32 elsewhere). Default: the pipeline's own setting."),
 ) -> None:
     """Annotate many documents with a pipeline, in resumable shards; bad documents are reported and skipped."""
     from .annotate import AnnotateSettings, annotate
 
     settings = AnnotateSettings(output_format.value, shard_size, id_field, text_field, max_chars, batch_size,
-                                n_process, resume, progress)
+                                n_process, resume, progress, precision.value if precision else None)
     try:
         if engine == Engine.ray:
             from .annotate_ray import annotate_with_ray

@@ -34,7 +34,8 @@ from spacy.util import minibatch
 from .device import resolve_device
 from .ensemble import Prediction, majority, vote
 from .flair_data import SentenceTokens, predict_entities, prediction_units, sentence_tokens
-from .inference import PRECISIONS, FastTagger, bf16_supported, fast_path_problem
+from .inference import FastTagger, fast_path_problem
+from .precision import check_precision, effective_precision
 from .tagger_format import (MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes)
 from .tagger_io import entity_labels, load_tagger
 
@@ -79,9 +80,7 @@ class ClinicalFlairNER(Pipe):
                 raise ValueError(f"{key} must be at least 1, got {value}")
         if min_votes < 0:
             raise ValueError(f"min_votes must be 0 (a strict majority) or a number of models, got {min_votes}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)} (the saved weights stay fp32), "
-                             f"got {precision!r}")
+        check_precision(precision)
         self.vocab = vocab
         self.name = name
         self.scorer = scorer
@@ -165,12 +164,12 @@ class ClinicalFlairNER(Pipe):
                 warnings.warn(f"'{self.name}': precision {precision!r} applies to taggers made of Flair character "
                               f"LMs, but {problem}; predicting in fp32 with Flair's predict", stacklevel=3)
             return None
-        if precision == "bf16" and not bf16_supported(self._device):
-            warnings.warn(f"'{self.name}': precision 'bf16' asked for, but this {self._device.type.upper()} has no "
-                          "bfloat16 arithmetic (needs AVX-512 BF16 or AMX on a CPU, compute capability 8.0+ on a "
-                          "GPU), where it would be slower than fp32; predicting in fp32", stacklevel=3)
-            precision = "fp32"
-        return FastTagger(tagger, precision)
+        return FastTagger(tagger, effective_precision(precision, self._device, f"'{self.name}'"))
+
+    def set_precision(self, precision: str) -> None:
+        """Predict at ``precision`` from now on ("fp32" or "bf16"; see :mod:`spacy_clinical_flair.precision`)."""
+        self.cfg["precision"] = check_precision(precision)
+        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
 
     def _require_taggers(self) -> List["SequenceTagger"]:
         if not self.taggers:

@@ -15,7 +15,7 @@ trains (a stack of Flair character LMs, span labels):
 The result is Flair's prediction: the same network on the same inputs (the tests compare them on
 texts with double spaces, line breaks and long sentences). ``precision="bf16"`` runs the character
 LMs (almost all the arithmetic) in bfloat16 on a copy of their weights; the tagger itself, the CRF and
-the saved weights stay float32.
+the saved weights stay float32 (:mod:`spacy_clinical_flair.precision`).
 
 Taggers with other embeddings (one-hot words, character BiLSTM, transformers), lower-cased LMs or
 token-level labels are not handled here: :func:`fast_path_problem` says why, and the component then
@@ -23,33 +23,16 @@ uses Flair's own ``predict``.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Literal, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
 
 from .ensemble import Prediction
 from .flair_data import SentenceTokens
 from .lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
+from .precision import Precision, check_precision, lm_at_precision
 
 if TYPE_CHECKING:
-    import torch
     from flair.models import LanguageModel, SequenceTagger
-
-Precision = Literal["fp32", "bf16"]
-PRECISIONS: Tuple[str, ...] = ("fp32", "bf16")
-
-
-def bf16_supported(device: "torch.device") -> bool:
-    """Whether ``device`` has bfloat16 arithmetic in hardware (CPU: AVX-512 BF16 or AMX; CUDA: compute
-    capability 8.0+). Elsewhere bfloat16 is emulated and slower than float32."""
-    import torch
-
-    if device.type == "cuda":
-        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
-    if device.type != "cpu":
-        return False
-    checks = [getattr(torch.cpu, name, None) for name in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return any(check() for check in checks if check is not None)
 
 
 def fast_path_problem(tagger: "SequenceTagger") -> Optional[str]:
@@ -80,8 +63,8 @@ class FastTagger:
     """Prediction of a Flair ``SequenceTagger`` over spaCy sentences (see the module doc).
 
     ``precision`` "bf16" makes bfloat16 copies of the LMs (the tagger's own LMs are left as they are, so
-    saving the pipeline still writes float32). Check :func:`bf16_supported` first: on hardware without
-    bfloat16 it runs, but slower.
+    saving the pipeline still writes float32). It runs as asked: choose it with
+    :func:`spacy_clinical_flair.precision.effective_precision` (on hardware without bfloat16 it is slower).
     """
 
     def __init__(self, tagger: "SequenceTagger", precision: Precision = "fp32") -> None:
@@ -90,13 +73,11 @@ class FastTagger:
         problem = fast_path_problem(tagger)
         if problem:
             raise ValueError(f"this tagger needs Flair's own predict: {problem}")
-        if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.tagger = tagger
-        self.precision = precision
+        self.precision = check_precision(precision)
         stack = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
         # Flair concatenates a token's embeddings in the sorted order of their names
-        self.members = [LMMember(member.name, _with_precision(member.lm, precision), VectorSettings(
+        self.members = [LMMember(member.name, lm_at_precision(member.lm, precision), VectorSettings(
             tokenized=member.tokenized_lm, with_whitespace=member.with_whitespace,
             chars_per_chunk=member.chars_per_chunk)) for member in sorted(stack, key=lambda m: m.name)]
 
@@ -143,13 +124,3 @@ class FastTagger:
             spans[i] = get_spans_from_bio([tag for tag, _ in tags[row]], [score for _, score in tags[row]])
         return spans
 
-
-def _with_precision(lm: "LanguageModel", precision: Precision) -> "LanguageModel":
-    """``lm`` itself for fp32; a bfloat16 copy for bf16 (its initial states follow the weights' type)."""
-    import torch
-
-    if precision == "fp32":
-        return lm
-    clone = copy.deepcopy(lm)
-    clone.to(torch.bfloat16)  # (LanguageModel.to returns None)
-    return clone

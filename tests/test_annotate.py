@@ -5,11 +5,13 @@ from pathlib import Path
 
 import pytest
 import spacy
+import torch
 from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.annotate import AnnotateSettings, annotate
 from spacy_clinical_flair.cli import app
+from spacy_clinical_flair.precision import bf16_supported
 
 from . import pipeline_components  # noqa: F401 (registers fail_on_boom)
 from .conftest import SAMPLE
@@ -181,6 +183,13 @@ def test_cli(tmp_path, pipeline_dir, good_texts):
                                  "brat", "--shard-size", "10", "--max-chars", "5000", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert f"documents annotated {len(good_texts)}" in result.output and "skipped zz_boom" in result.output
+    # --precision bf16 on a CPU without bfloat16: a warning, and the same output as fp32
+    again = runner.invoke(app, ["annotate", str(pipeline_dir), str(source), str(tmp_path / "out-bf16"), "--format",
+                                "brat", "--shard-size", "10", "--max-chars", "5000", "--no-progress", "--precision",
+                                "bf16"])
+    assert again.exit_code == 0, again.output
+    if not bf16_supported(torch.device("cpu")):
+        assert read_output(tmp_path / "out-bf16", "brat") == read_output(tmp_path / "out", "brat")
     missing = runner.invoke(app, ["annotate", str(pipeline_dir), str(tmp_path / "nope.jsonl"), str(tmp_path / "o")])
     assert missing.exit_code == 1 and "does not exist" in missing.output
     assert runner.invoke(app, ["annotate", "--help"]).exit_code == 0

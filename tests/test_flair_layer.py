@@ -13,7 +13,7 @@ from spacy.tokens import DocBin
 from thinc.api import Adam
 
 from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
-from spacy_clinical_flair.layers import FlairEmbed, FlairVectors, flair_shims
+from spacy_clinical_flair.layers import FlairEmbed, FlairLMShim, FlairVectors, flair_shims
 from spacy_clinical_flair.lm_io import save_language_model
 from spacy_clinical_flair.lm_vectors import VectorSettings, doc_vectors
 from spacy_clinical_flair.sentences import ClinicalSentencizer
@@ -294,3 +294,35 @@ def test_spacy_package_installs_and_loads_elsewhere(trained_pipeline, tmp_path):
     assert loaded.returncode == 0, loaded.stderr
     expected = [[list(entity) for entity in ents(doc)] for doc in spacy.load(result.best_model).pipe(texts)]
     assert json.loads(loaded.stdout) == expected and any(expected)
+
+
+def test_bf16_precision_on_the_layer_copies_the_lms_and_leaves_the_saved_weights(trained_pipeline, monkeypatch):
+    """set_precision(nlp, "bf16"): vectors outside training come from bfloat16 copies of the LMs (close to fp32),
+    the LMs that get saved stay float32; without bf16 hardware it warns and stays fp32."""
+    from spacy_clinical_flair import set_precision
+
+    result, dev = trained_pipeline
+    nlp = spacy.load(result.best_model)
+    shim = flair_shims(nlp)[0]
+    docs = [nlp.make_doc(doc.text) for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)][:4]
+    exact = shim.vectors(docs, store=False)
+    saved = shim.to_bytes()
+    monkeypatch.setattr("spacy_clinical_flair.precision.bf16_supported", lambda device: True)
+    assert set_precision(nlp, "bf16") == 1
+    rounded = shim.vectors(docs, store=False)
+    assert all(p.dtype == torch.bfloat16 for lm in shim.prediction_lms() for p in lm.parameters())
+    assert all(p.dtype == torch.float32 for lm in shim.lms for p in lm.parameters())
+    worst = max(float(abs(a - b).max()) for a, b in zip(exact, rounded))
+    assert 0 < worst < 0.05
+    restored = FlairLMShim(shim.settings, 1).from_bytes(shim.to_bytes()).lms  # what a saved pipeline holds
+    for lm, before in zip(restored, FlairLMShim(shim.settings, 1).from_bytes(saved).lms):
+        state, expected = lm.state_dict(), before.state_dict()
+        assert all(state[k].dtype == torch.float32 and torch.equal(state[k], v) for k, v in expected.items())
+    # training never uses the copies
+    assert all((a == b).all() for a, b in zip(shim.vectors(docs, store=True), exact))
+    monkeypatch.setattr("spacy_clinical_flair.precision.bf16_supported", lambda device: False)
+    set_precision(nlp, "bf16")
+    shim.cache.clear()
+    with pytest.warns(UserWarning, match="Flair vectors layer: precision 'bf16'.*predicting in fp32"):
+        again = shim.vectors(docs, store=False)
+    assert all((a == b).all() for a, b in zip(again, exact))

@@ -154,7 +154,7 @@ def test_component_uses_the_fast_path_and_equals_flair():
 
 
 def test_bf16_without_hardware_support_warns_and_predicts_in_fp32(monkeypatch):
-    monkeypatch.setattr("spacy_clinical_flair.component.bf16_supported", lambda device: False)
+    monkeypatch.setattr("spacy_clinical_flair.precision.bf16_supported", lambda device: False)
     nlp = spacy.blank("es")
     ner = nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "precision": "bf16"})
     with pytest.warns(UserWarning, match="no bfloat16 arithmetic.*predicting in fp32"):
@@ -164,7 +164,7 @@ def test_bf16_without_hardware_support_warns_and_predicts_in_fp32(monkeypatch):
 
 
 def test_bf16_runs_the_lms_in_bfloat16_and_leaves_the_saved_weights_fp32(monkeypatch):
-    monkeypatch.setattr("spacy_clinical_flair.component.bf16_supported", lambda device: True)
+    monkeypatch.setattr("spacy_clinical_flair.precision.bf16_supported", lambda device: True)
     tagger = make_tagger()
     saved_before = {k: v.clone() for k, v in tagger.state_dict().items()}
     nlp = spacy.blank("es")
@@ -203,3 +203,22 @@ def test_unknown_precision_is_a_clear_error():
     nlp = spacy.blank("es")
     with pytest.raises(ValueError, match="precision must be one of fp32, bf16"):
         nlp.add_pipe("clinical_flair_ner", config={"precision": "int4"})
+
+
+def test_set_precision_on_a_loaded_pipeline(monkeypatch, tiny_tagger_path):
+    from spacy_clinical_flair import set_precision
+    from spacy_clinical_flair.cli import PrecisionChoice
+    from spacy_clinical_flair.precision import PRECISIONS
+
+    assert tuple(choice.value for choice in PrecisionChoice) == PRECISIONS
+    monkeypatch.setattr("spacy_clinical_flair.precision.bf16_supported", lambda device: True)
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "device": "cpu"})
+    nlp.initialize()
+    ner = nlp.get_pipe("clinical_flair_ner")
+    assert ner.fast_taggers[0].precision == "fp32"
+    assert set_precision(nlp, "bf16") == 1
+    assert ner.cfg["precision"] == "bf16" and ner.fast_taggers[0].precision == "bf16"
+    assert len(list(nlp.pipe(TEXTS))) == len(TEXTS)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        set_precision(nlp, "fp8")

@@ -35,6 +35,7 @@ from thinc.types import Floats2d
 
 from ..lm_io import LMFileError, lm_from_bytes, lm_to_bytes, load_language_model
 from ..lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
+from ..precision import check_precision, effective_precision, lm_at_precision
 
 if TYPE_CHECKING:
     from flair.models import LanguageModel
@@ -52,12 +53,15 @@ class FlairLMShim(Shim):
     never serialised.
     """
 
-    def __init__(self, settings: VectorSettings, cache_mb: float) -> None:
+    def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32") -> None:
         super().__init__(None, config={"settings": settings, "cache_mb": cache_mb})
         self.settings = settings
         self.cache = VectorCache(cache_mb)
         #: store every computed vector (training); off at inference, where each document comes once
         self.caching = False
+        #: precision of prediction (training always runs fp32): see :mod:`spacy_clinical_flair.precision`
+        self.precision = check_precision(precision)
+        self._prediction_lms: Optional[List["LanguageModel"]] = None
 
     @property
     def lms(self) -> List["LanguageModel"]:
@@ -73,6 +77,21 @@ class FlairLMShim(Shim):
         self._model = list(lms)
         self.cache.clear()
         self._device: Optional[torch.device] = None
+        self._prediction_lms = None
+
+    def set_precision(self, precision: str) -> None:
+        """Compute vectors outside training at ``precision`` ("fp32" or "bf16") from now on."""
+        self.precision = check_precision(precision)
+        self._prediction_lms = None
+
+    def prediction_lms(self) -> List["LanguageModel"]:
+        """The LMs that compute vectors outside training: ``lms``, or their copies at ``precision``."""
+        if self.precision == "fp32":
+            return self.lms
+        if self._prediction_lms is None:
+            effective = effective_precision(self.precision, self._device, "the Flair vectors layer")
+            self._prediction_lms = [lm_at_precision(lm, effective) for lm in self.lms]
+        return self._prediction_lms
 
     @property
     def width(self) -> int:
@@ -85,7 +104,8 @@ class FlairLMShim(Shim):
         found: List[Optional[numpy.ndarray]] = [self.cache.get(key) if key else None for key in keys]
         missing = [i for i, vectors in enumerate(found) if vectors is None]
         if missing:
-            computed = doc_vectors(self.lms, [docs[i] for i in missing], self.settings)
+            lms = self.lms if store else self.prediction_lms()
+            computed = doc_vectors(lms, [docs[i] for i in missing], self.settings)
             for i, vectors in zip(missing, computed):
                 found[i] = vectors
                 if store:
@@ -123,6 +143,7 @@ class FlairLMShim(Shim):
             for lm in self.lms:
                 lm.to(device)
             self._device = device
+            self._prediction_lms = None
 
     # thinc's Shim interface: the LMs are frozen, so there is nothing to update
     def __call__(self, inputs, is_train: bool):
@@ -135,7 +156,7 @@ class FlairLMShim(Shim):
         self._device = None  # re-resolved from thinc's current ops at the next call
 
     def copy(self) -> "FlairLMShim":
-        duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024)
+        duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024, self.precision)
         duplicate.set_lms([copy.deepcopy(lm) for lm in self.lms])
         return duplicate
 
@@ -182,13 +203,15 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
 @registry.architectures("clinical_flair.FlairVectors.v1")
 def FlairVectors(
     lm_forward: Optional[str], lm_backward: Optional[str], context: Context = "document", tokenized: bool = False,
-    with_whitespace: bool = False, cache_mb: float = 4096, batch_chars: int = 100_000,
+    with_whitespace: bool = False, cache_mb: float = 4096, batch_chars: int = 100_000, precision: str = "fp32",
 ) -> Model[List[Doc], List[Floats2d]]:
     """Frozen forward/backward character-LM vectors for every token (see the module docstring).
 
     ``lm_forward``/``lm_backward``: LM files, read by ``initialize()`` only (``null`` leaves one out).
     ``context``: one LM pass per ``"document"`` or per ``"sentence"``; ``tokenized``/``with_whitespace``:
-    Flair's options of those names; ``cache_mb``: the most memory kept for vectors computed in training.
+    Flair's options of those names; ``cache_mb``: the most memory kept for vectors computed in training;
+    ``precision``: "fp32", or "bf16" for prediction where the hardware has it (training stays fp32; see
+    :mod:`spacy_clinical_flair.precision`, whose ``set_precision`` changes it on a loaded pipeline).
     """
     if context not in ("document", "sentence"):
         raise ValueError(f"context must be 'document' or 'sentence', not {context!r}")
@@ -196,7 +219,7 @@ def FlairVectors(
                               batch_chars=batch_chars)
     return Model(VECTORS_NAME, _forward, init=_init, dims={"nO": None},
                  attrs={"lm_paths": [lm_forward or "", lm_backward or ""]},
-                 shims=[FlairLMShim(settings, cache_mb)])
+                 shims=[FlairLMShim(settings, cache_mb, precision)])
 
 
 def _dropout_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
