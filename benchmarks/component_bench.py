@@ -7,8 +7,8 @@ DATA.spacy (gold entities in it; sentences as the component splits them):
 * ``raw``: Flair's ``SequenceTagger.predict`` on all sentences in one call (Flair sorts them by tokens
   itself), Flair Sentences built from the spaCy tokens inside the timing, at the best mini-batch size of
   ``--batch-sizes`` (each tried once, the best reported);
-* ``fp32``, ``bf16``: the component, ``nlp.pipe`` over fresh Docs, at that precision and at each of
-  ``--batch-sizes`` (the best reported). bf16 is measured even on a CPU without bfloat16 instructions
+* ``fp32``, ``bf16``: the component, ``nlp.pipe`` over fresh Docs, at that precision; fp32 at each of
+  ``--batch-sizes`` (the best reported), the others at fp32's best batch size. bf16 is measured even on a CPU without bfloat16 instructions
   (the component itself would warn and use fp32 there): the table says whether the CPU has them;
 * ``int8``: the component with its LM copies quantised by ``torch.ao.quantization.quantize_dynamic``
   (LSTM and Linear, qint8): measured to decide whether int8 pays; not a component setting.
@@ -167,15 +167,20 @@ def bench_model(name: str, model: str, data: Path, n_docs: int, systems: Sequenc
                 threads: int) -> List[Dict]:
     _, _, gold = load_docs(data, n_docs)
     rows = []
+    fp32_best: Optional[int] = None
     for system in systems:
+        # raw and fp32 try every batch size; the other precisions run at fp32's best
+        sizes = batch_sizes if system in ("raw", "fp32") or fp32_best is None else [fp32_best]
         runs = {size: in_fresh_process(run_system, system, model, str(data), n_docs, size, threads)
-                for size in batch_sizes}
+                for size in sizes}
         best = min(runs, key=lambda size: runs[size]["seconds"])
         result = runs[best]
         rows.append({"model": name, "system": system, "docs": n_docs, "best_batch": best,
                      "sentences": result["sentences"], "sentences_per_s": result["sentences"] / result["seconds"],
                      "by_batch": {size: run["sentences"] / run["seconds"] for size, run in runs.items()},
                      "peak_rss_mib": result["peak_rss_mib"], "entities": set(map(tuple, result["entities"]))})
+        if system == "fp32":
+            fp32_best = best
         print(f"  {name} {system}: {rows[-1]['sentences_per_s']:.1f} sentences/s (batch {best})", flush=True)
     reference = next((row["entities"] for row in rows if row["system"] == "fp32"), None)
     raw = next((row for row in rows if row["system"] == "raw"), None)
