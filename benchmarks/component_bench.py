@@ -138,10 +138,10 @@ def run_stream(model: str, data: str, n_docs: int, total: int, threads: int) -> 
 
     seen, marks, start = 0, {}, time.perf_counter()
     for doc in nlp.get_pipe("clinical_flair_ner").pipe(stream()):
-        seen += len(sentence_tokens(doc))
+        before, seen = seen, seen + len(sentence_tokens(doc))
         if seen >= min(1000, total) and "after_1k" not in marks:
             marks["after_1k"] = {"rss": rss_mib(), "peak": peak_rss_mib(), "sentences": seen}
-        if seen // 10_000 != (seen - len(sentence_tokens(doc))) // 10_000:  # every 10,000 sentences
+        if seen // 10_000 != before // 10_000:  # every 10,000 sentences
             print(f"   stream: {seen} sentences, RSS {rss_mib():.0f} MiB, peak {peak_rss_mib():.0f} MiB", flush=True)
         if seen >= total:
             break

@@ -33,7 +33,7 @@ from spacy.util import minibatch
 
 from .device import resolve_device
 from .ensemble import Prediction, majority, vote
-from .flair_data import SentenceTokens, predict_entities, prediction_units, sentence_tokens
+from .flair_data import doc_sentences, predict_entities, prediction_units, predictions_by_doc
 from .inference import FastTagger, fast_path_problem
 from .precision import check_precision, effective_precision
 from .tagger_format import (MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes)
@@ -204,17 +204,16 @@ class ClinicalFlairNER(Pipe):
 
         taggers = self._require_taggers()
         flair.device = self._device  # Flair moves its batches to this global device
-        located = [(doc_index, tokens) for doc_index, doc in enumerate(docs)
-                   for tokens in sentence_tokens(doc, self.cfg["max_sentence_tokens"])]
+        located = doc_sentences(docs, self.cfg["max_sentence_tokens"])
         sentences = [tokens for _, tokens in located]
         flair_units = None
         members = []
         for index, (tagger, fast) in enumerate(zip(taggers, self.fast_taggers)):
             if fast is not None:
-                members.append(_per_doc(fast.predict(sentences, self.cfg["batch_size"]), located, len(docs)))
+                members.append(predictions_by_doc(located, fast.predict(sentences, self.cfg["batch_size"]), len(docs)))
                 continue
             if flair_units is None:
-                flair_units = prediction_units(docs, self.cfg["max_sentence_tokens"])
+                flair_units = prediction_units(located)
             # each member writes its own label layer
             members.append(predict_entities(tagger, flair_units, len(docs), self.cfg["batch_size"],
                                             f"{tagger.tag_type}-{index}"))
@@ -301,17 +300,6 @@ class ClinicalFlairNER(Pipe):
             self.set_taggers([tagger_from_bytes(blob, f"{self.name} tagger {index}")
                               for index, blob in enumerate(data["models"])])
         return self
-
-
-def _per_doc(predictions: Sequence[List[Prediction]], located: Sequence[Tuple[int, SentenceTokens]],
-             n_docs: int) -> List[List[Prediction]]:
-    """Sentence-level predictions (for ``located``: (doc index, sentence) pairs) gathered per document, in token order."""
-    result: List[List[Prediction]] = [[] for _ in range(n_docs)]
-    for (doc_index, _), sentence_predictions in zip(located, predictions):
-        result[doc_index].extend(sentence_predictions)
-    for doc_predictions in result:
-        doc_predictions.sort()
-    return result
 
 
 def saved_member_files(folder: Path) -> List[Path]:

@@ -7,10 +7,11 @@ predictions map back to exact character offsets.
 """
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, Span
 
@@ -100,26 +101,45 @@ def entity_token_spans(tokens: SentenceTokens, ents: Iterable[Span]) -> Tuple[Li
     return spans, crossing
 
 
-def prediction_units(docs: Sequence[Doc], max_sentence_tokens: Optional[int]) -> List[Tuple[int, SentenceTokens, "Sentence"]]:
-    """``(doc index, tokens, Flair Sentence)`` for every sentence of ``docs``.
+#: (index of the Doc in a batch, one of its sentences)
+LocatedSentence = Tuple[int, SentenceTokens]
+
+
+def doc_sentences(docs: Sequence[Doc], max_sentence_tokens: Optional[int]) -> List[LocatedSentence]:
+    """``(doc index, tokens)`` for every sentence of ``docs``, in order (see :func:`sentence_tokens`)."""
+    return [(doc_index, tokens) for doc_index, doc in enumerate(docs)
+            for tokens in sentence_tokens(doc, max_sentence_tokens)]
+
+
+def prediction_units(located: Sequence[LocatedSentence]) -> List[Tuple[int, SentenceTokens, "Sentence"]]:
+    """``(doc index, tokens, Flair Sentence)`` for the sentences of :func:`doc_sentences`.
 
     Flair links every sentence of a ``predict()`` call as context of the next; the links are set per
     document here, so no context crosses from one document into another.
     """
     from flair.data import Sentence
 
-    units: List[Tuple[int, SentenceTokens, Any]] = []
-    for doc_index, doc in enumerate(docs):
-        doc_units = [(doc_index, tokens, to_flair_sentence(tokens)) for tokens in sentence_tokens(doc, max_sentence_tokens)]
+    units = [(doc_index, tokens, to_flair_sentence(tokens)) for doc_index, tokens in located]
+    for _, doc_units in itertools.groupby(units, key=lambda unit: unit[0]):
         Sentence.set_context_for_sentences([sentence for _, _, sentence in doc_units])
-        units.extend(doc_units)
     return units
+
+
+def predictions_by_doc(located: Sequence[LocatedSentence], sentence_predictions: Sequence[List[Prediction]],
+                       n_docs: int) -> List[List[Prediction]]:
+    """Each sentence's predictions gathered per document, in token order."""
+    result: List[List[Prediction]] = [[] for _ in range(n_docs)]
+    for (doc_index, _), predictions in zip(located, sentence_predictions):
+        result[doc_index].extend(predictions)
+    for doc_predictions in result:
+        doc_predictions.sort()
+    return result
 
 
 def predict_entities(tagger: "SequenceTagger", units: Sequence[Tuple[int, SentenceTokens, "Sentence"]], n_docs: int,
                      batch_size: int = 32, label_name: Optional[str] = None) -> List[List[Prediction]]:
-    """Tag the sentences of :func:`prediction_units` (length-sorted mini-batches, no embeddings kept) and
-    read the predicted spans back as spaCy token offsets per document, in token order."""
+    """Tag the sentences of :func:`prediction_units` with Flair's ``predict`` (length-sorted mini-batches, no
+    embeddings kept) and read the predicted spans back as spaCy token offsets per document, in token order."""
     import torch
 
     label_name = label_name or tagger.tag_type
@@ -127,16 +147,15 @@ def predict_entities(tagger: "SequenceTagger", units: Sequence[Tuple[int, Senten
     if sentences:
         with torch.inference_mode():
             tagger.predict(sentences, mini_batch_size=batch_size, label_name=label_name, embedding_storage_mode="none")
-    predictions: List[List[Prediction]] = [[] for _ in range(n_docs)]
-    for doc_index, tokens, sentence in units:
+    per_sentence: List[List[Prediction]] = []
+    for _, tokens, sentence in units:
+        per_sentence.append([])
         for span in sentence.get_spans(label_name):
             label = span.get_label(label_name)
             first = tokens.token_indices[span.tokens[0].idx - 1]
             last = tokens.token_indices[span.tokens[-1].idx - 1]
-            predictions[doc_index].append((first, last + 1, label.value, float(label.score)))
-    for doc_predictions in predictions:
-        doc_predictions.sort()
-    return predictions
+            per_sentence[-1].append((first, last + 1, label.value, float(label.score)))
+    return predictions_by_doc([(doc_index, tokens) for doc_index, tokens, _ in units], per_sentence, n_docs)
 
 
 def sentence_tags(tokens: SentenceTokens, spans: Sequence[Tuple[int, int, str]]) -> List[str]:

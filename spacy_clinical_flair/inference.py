@@ -35,12 +35,19 @@ if TYPE_CHECKING:
     from flair.models import LanguageModel, SequenceTagger
 
 
+def embedding_stack(tagger: "SequenceTagger") -> List:
+    """The tagger's embeddings: the members of its StackedEmbeddings, or its one embedding."""
+    from flair.embeddings import StackedEmbeddings
+
+    embeddings = tagger.embeddings
+    return list(embeddings.embeddings) if isinstance(embeddings, StackedEmbeddings) else [embeddings]
+
+
 def fast_path_problem(tagger: "SequenceTagger") -> Optional[str]:
     """None when :class:`FastTagger` can predict for ``tagger``, else why not (in words)."""
-    from flair.embeddings import FlairEmbeddings, StackedEmbeddings
+    from flair.embeddings import FlairEmbeddings
 
-    members = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
-    for member in members:
+    for member in embedding_stack(tagger):
         if not isinstance(member, FlairEmbeddings):
             return f"its embeddings include {type(member).__name__}"
         if member.is_lower:
@@ -68,18 +75,15 @@ class FastTagger:
     """
 
     def __init__(self, tagger: "SequenceTagger", precision: Precision = "fp32") -> None:
-        from flair.embeddings import StackedEmbeddings
-
         problem = fast_path_problem(tagger)
         if problem:
             raise ValueError(f"this tagger needs Flair's own predict: {problem}")
         self.tagger = tagger
         self.precision = check_precision(precision)
-        stack = tagger.embeddings.embeddings if isinstance(tagger.embeddings, StackedEmbeddings) else [tagger.embeddings]
         # Flair concatenates a token's embeddings in the sorted order of their names
         self.members = [LMMember(member.name, lm_at_precision(member.lm, precision), VectorSettings(
             tokenized=member.tokenized_lm, with_whitespace=member.with_whitespace,
-            chars_per_chunk=member.chars_per_chunk)) for member in sorted(stack, key=lambda m: m.name)]
+            chars_per_chunk=member.chars_per_chunk)) for member in sorted(embedding_stack(tagger), key=lambda m: m.name)]
 
     def predict(self, sentences: Sequence[SentenceTokens], batch_size: int = 32) -> List[List[Prediction]]:
         """Entities of each sentence as ``(start_token, end_token, label, score)`` in Doc token indices."""
@@ -88,8 +92,10 @@ class FastTagger:
         results: List[List[Prediction]] = [[] for _ in sentences]
         if not sentences:
             return results
-        units = [[token_unit(s.doc, i, s.token_indices, member.settings.tokenized) for i, s in enumerate(sentences)]
-                 for member in self.members]
+        # the LM input text depends only on `tokenized`: written once per way of writing, not once per LM
+        written = {tokenized: [token_unit(s.doc, i, s.token_indices, tokenized) for i, s in enumerate(sentences)]
+                   for tokenized in {member.settings.tokenized for member in self.members}}
+        units = [written[member.settings.tokenized] for member in self.members]
         order = sorted(range(len(sentences)), key=lambda i: len(units[0][i].text))
         with torch.inference_mode():
             for begin in range(0, len(order), batch_size):
