@@ -326,3 +326,32 @@ def test_bf16_precision_on_the_layer_copies_the_lms_and_leaves_the_saved_weights
     with pytest.warns(UserWarning, match="Flair vectors layer: precision 'bf16'.*predicting in fp32"):
         again = shim.vectors(docs, store=False)
     assert all((a == b).all() for a, b in zip(again, exact))
+
+
+def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, clinical_nlp, monkeypatch):
+    # oneDNN caches one LSTM kernel per input shape: with a new length every batch, a long stream grows the
+    # process by hundreds of MB; batch lengths rounded up to a multiple of LENGTH_BUCKET keep the shapes few
+    from spacy_clinical_flair import lm_vectors
+
+    words = "a bb ccc dddd eeeee ffffff ggggggg hhhhhhhh iiiiiiiii jjjjjjjjjj".split()
+    docs = [clinical_nlp(" ".join(words[:n])) for n in range(1, len(words) + 1)]  # 1 to 64 characters
+    settings = VectorSettings(context="document", batch_chars=10)  # every document its own batch
+    lengths = []
+    forward = type(tiny_lms[0]).forward
+
+    def spy(lm, chunk, hidden, decode=True):
+        lengths.append(chunk.shape[0])
+        return forward(lm, chunk, hidden, decode=decode)
+
+    monkeypatch.setattr(type(tiny_lms[0]), "forward", spy)
+    bucketed = doc_vectors(tiny_lms, docs, settings)
+    # the LM reads "\n" + text + " ": 3 to 66 characters, each rounded up to the next multiple of 8
+    read = [len(doc.text) + 2 for doc in docs]
+    assert read[0] == 3 and read[-1] == 66
+    assert sorted(set(lengths)) == sorted({(n + 7) // 8 * 8 for n in read}) == [8, 16, 24, 32, 40, 48, 56, 72]
+    monkeypatch.setattr(lm_vectors, "LENGTH_BUCKET", 1)
+    lengths.clear()
+    exact = doc_vectors(tiny_lms, docs, settings)
+    assert sorted(set(lengths)) == read  # unrounded: one shape per document
+    for rounded, unrounded in zip(bucketed, exact):
+        numpy.testing.assert_array_equal(rounded, unrounded)
