@@ -91,20 +91,35 @@ def test_epochs_from_needs_a_run_with_dev_evaluation(tmp_path):
 
 # ---------------------------------------------------------------- pre-computed LM embeddings
 
-def test_precomputed_embeddings_equal_flairs_own_and_are_compact(tiny_tagger_path):
+@pytest.mark.parametrize("tokenized_lm,with_whitespace", [(True, True), (False, False), (False, True)])
+def test_precomputed_embeddings_equal_flairs_own_and_are_compact(tiny_tagger_path, monkeypatch, tokenized_lm,
+                                                                 with_whitespace):
     import torch
-    from flair.data import Sentence
+    from flair.data import Sentence, Token
+    from flair.embeddings import FlairEmbeddings
 
     from spacy_clinical_flair.tagger_format import load_tagger_file
     from spacy_clinical_flair.training.ner import precompute_static_embeddings
 
     tagger = load_tagger_file(tiny_tagger_path)
+    for member in tagger.embeddings.embeddings:
+        member.tokenized_lm, member.with_whitespace = tokenized_lm, with_whitespace
     texts = ["Fiebre alta desde hace dos días .", "Dolor", "Paciente de 45 años con tos seca y disnea ."]
-    ours = [Sentence(text.split()) for text in texts]
-    precompute_static_embeddings(tagger.embeddings, ours, batch_size=2)
+
+    def flair_sentence(text):  # "días ." and "disnea ." written without a space before the full stop in plain text
+        words = text.split()
+        return Sentence([Token(w, whitespace_after=int(n + 1 < len(words) and words[n + 1] != "."))
+                         for n, w in enumerate(words)])
+
+    ours = [flair_sentence(text) for text in texts]
+    flairs_embed = FlairEmbeddings._add_embeddings_internal
+    with monkeypatch.context() as patched:  # the character LMs are run without Flair's embed
+        patched.setattr(FlairEmbeddings, "_add_embeddings_internal", lambda *a: pytest.fail("Flair's embed ran"))
+        precompute_static_embeddings(tagger.embeddings, ours, batch_size=2)
+    assert FlairEmbeddings._add_embeddings_internal is flairs_embed
     names = tagger.embeddings.get_names()
     for text, sentence in zip(texts, ours):
-        reference = Sentence(text.split())
+        reference = flair_sentence(text)
         with torch.no_grad():
             tagger.embeddings.embed(reference)  # Flair on its own, one sentence
         for token, expected in zip(sentence, reference):
