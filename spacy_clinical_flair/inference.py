@@ -4,12 +4,13 @@ Flair's ``SequenceTagger.predict`` makes a ``Sentence`` and ``Token`` objects pe
 embedding tensors on every token, concatenates them back into a padded batch, and pads every
 character sequence of a mini-batch to the longest one, with sentences sorted by tokens, not
 characters. :class:`FastTagger` computes the same thing more directly, for the taggers this package
-trains (a stack of Flair character LMs, span labels):
+trains (a stack of Flair character LMs, optionally with one-hot word embeddings, span labels):
 
 1. each sentence is written as Flair's ``FlairEmbeddings`` writes it (:func:`lm_vectors.token_unit`);
 2. sentences are sorted by characters (what the LMs pay for) and cut into mini-batches;
 3. each LM's states at the token positions (:func:`lm_vectors.batch_states`) go straight into the
-   padded batch, in Flair's order (embedding names sorted), and through the tagger's own ``forward``
+   padded batch (beside the one-hot word vectors, looked up as Flair looks them up), in Flair's order
+   (embedding names sorted), and through the tagger's own ``forward``
    and its Viterbi decoder (or softmax); tags become spans by Flair's ``get_spans_from_bio``.
 
 The result is Flair's prediction: the same network on the same inputs (the tests compare them on
@@ -17,21 +18,23 @@ texts with double spaces, line breaks and long sentences). ``precision="bf16"`` 
 LMs (almost all the arithmetic) in bfloat16 on a copy of their weights; the tagger itself, the CRF and
 the saved weights stay float32 (:mod:`spacy_clinical_flair.precision`).
 
-Taggers with other embeddings (one-hot words, character BiLSTM, transformers), lower-cased LMs or
+Taggers with other embeddings (character BiLSTM, transformers, one-hot embeddings of tags), lower-cased LMs or
 token-level labels are not handled here: :func:`fast_path_problem` says why, and the component then
 uses Flair's own ``predict``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from .ensemble import Prediction
 from .flair_data import SentenceTokens
-from .lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
+from .lm_vectors import VectorSettings, batch_states, token_unit
 from .precision import Precision, check_precision, lm_at_precision
 
 if TYPE_CHECKING:
+    import torch
+    from flair.embeddings import OneHotEmbeddings
     from flair.models import LanguageModel, SequenceTagger
 
 
@@ -47,11 +50,19 @@ def fast_path_problem(tagger: "SequenceTagger") -> Optional[str]:
     """None when :class:`FastTagger` can predict for ``tagger``, else why not (in words)."""
     from flair.embeddings import FlairEmbeddings
 
-    for member in embedding_stack(tagger):
+    from flair.embeddings import OneHotEmbeddings
+
+    members = embedding_stack(tagger)
+    for member in members:
+        if isinstance(member, OneHotEmbeddings) and member.field == "text":
+            continue
         if not isinstance(member, FlairEmbeddings):
-            return f"its embeddings include {type(member).__name__}"
+            return f"its embeddings include {type(member).__name__}" + (
+                f" of {member.field!r}" if isinstance(member, OneHotEmbeddings) else "")
         if member.is_lower:
             return "a character LM reads lower-cased text"
+    if not any(isinstance(member, FlairEmbeddings) for member in members):
+        return "it has no character LM"
     if not getattr(tagger, "predict_spans", False):
         return "it predicts token labels, not spans"
     return None
@@ -64,6 +75,25 @@ class LMMember:
     name: str
     lm: "LanguageModel"
     settings: VectorSettings
+
+
+@dataclass
+class WordMember:
+    """One-hot word embeddings of the tagger's stack (Flair's ``OneHotEmbeddings`` of the token text)."""
+
+    name: str
+    embedding: "OneHotEmbeddings"
+
+    def vectors(self, words: Sequence[str]) -> "torch.Tensor":
+        """``[len(words), embedding length]``: each word's row, unknown words the ``<unk>`` row, as Flair looks them up."""
+        import torch
+
+        layer = self.embedding.embedding_layer
+        ids = [self.embedding.vocab_dictionary.get_idx_for_item(word) for word in words]
+        return layer(torch.tensor(ids, dtype=torch.long, device=layer.weight.device)).float().cpu()
+
+
+Member = Union[LMMember, WordMember]
 
 
 class FastTagger:
@@ -81,9 +111,22 @@ class FastTagger:
         self.tagger = tagger
         self.precision = check_precision(precision)
         # Flair concatenates a token's embeddings in the sorted order of their names
-        self.members = [LMMember(member.name, lm_at_precision(member.lm, precision), VectorSettings(
-            tokenized=member.tokenized_lm, with_whitespace=member.with_whitespace,
-            chars_per_chunk=member.chars_per_chunk)) for member in sorted(embedding_stack(tagger), key=lambda m: m.name)]
+        self.members: List[Member] = [self._member(embedding, precision)
+                                      for embedding in sorted(embedding_stack(tagger), key=lambda m: m.name)]
+
+    @staticmethod
+    def _member(embedding, precision: Precision) -> Member:
+        from flair.embeddings import OneHotEmbeddings
+
+        if isinstance(embedding, OneHotEmbeddings):
+            return WordMember(embedding.name, embedding)
+        return LMMember(embedding.name, lm_at_precision(embedding.lm, precision), VectorSettings(
+            tokenized=embedding.tokenized_lm, with_whitespace=embedding.with_whitespace,
+            chars_per_chunk=embedding.chars_per_chunk))
+
+    @property
+    def lm_members(self) -> List[LMMember]:
+        return [member for member in self.members if isinstance(member, LMMember)]
 
     def predict(self, sentences: Sequence[SentenceTokens], batch_size: int = 32) -> List[List[Prediction]]:
         """Entities of each sentence as ``(start_token, end_token, label, score)`` in Doc token indices."""
@@ -94,24 +137,30 @@ class FastTagger:
             return results
         # the LM input text depends only on `tokenized`: written once per way of writing, not once per LM
         written = {tokenized: [token_unit(s.doc, i, s.token_indices, tokenized) for i, s in enumerate(sentences)]
-                   for tokenized in {member.settings.tokenized for member in self.members}}
-        units = [written[member.settings.tokenized] for member in self.members]
-        order = sorted(range(len(sentences)), key=lambda i: len(units[0][i].text))
+                   for tokenized in {member.settings.tokenized for member in self.lm_members}}
+        order = sorted(range(len(sentences)), key=lambda i: len(next(iter(written.values()))[i].text))
         with torch.inference_mode():
             for begin in range(0, len(order), batch_size):
                 batch = order[begin:begin + batch_size]
-                for index, predictions in zip(batch, self._predict_batch([[u[i] for i in batch] for u in units])):
+                inputs = [[written[m.settings.tokenized][i] for i in batch] if isinstance(m, LMMember)
+                          else [[sentences[i].doc[t].text for t in sentences[i].token_indices] for i in batch]
+                          for m in self.members]
+                for index, predictions in zip(batch, self._predict_batch(inputs)):
                     indices = sentences[index].token_indices
                     results[index] = [(indices[positions[0]], indices[positions[-1]] + 1, label, score)
                                       for positions, score, label in predictions]
         return results
 
-    def _predict_batch(self, member_units: List[List[TextUnit]]) -> List[List[Tuple[List[int], float, str]]]:
-        """Flair's spans ``(token positions, score, label)`` for one mini-batch, in the batch's order."""
+    def _predict_batch(self, member_inputs: List[list]) -> List[List[Tuple[List[int], float, str]]]:
+        """Flair's spans ``(token positions, score, label)`` for one mini-batch, in the batch's order.
+
+        ``member_inputs``: per member, the batch's LM inputs (:class:`TextUnit`) or its sentences' words."""
         import torch
         from flair.data import get_spans_from_bio
 
-        states = [batch_states(member.lm, units, member.settings) for member, units in zip(self.members, member_units)]
+        states = [batch_states(member.lm, inputs, member.settings) if isinstance(member, LMMember)
+                  else [member.vectors(words) for words in inputs]
+                  for member, inputs in zip(self.members, member_inputs)]
         vectors = [torch.cat(parts, dim=1) for parts in zip(*states)]  # per sentence: [tokens, sum of LM sizes]
         # the tagger packs its RNN input and decodes by position: longest sentence first, as Flair sorts
         by_length = sorted(range(len(vectors)), key=lambda i: -vectors[i].shape[0])

@@ -5,7 +5,7 @@ import pytest
 import spacy
 import torch
 from flair.data import Dictionary, Sentence
-from flair.embeddings import FlairEmbeddings, OneHotEmbeddings, StackedEmbeddings
+from flair.embeddings import CharacterEmbeddings, FlairEmbeddings, OneHotEmbeddings, StackedEmbeddings
 from flair.models import SequenceTagger
 
 from spacy_clinical_flair import inference, lm_vectors
@@ -114,10 +114,30 @@ def test_batches_are_formed_by_characters(monkeypatch):
     assert padded_by_chars <= padded_by_tokens
 
 
-def test_other_embeddings_use_flairs_predict_with_the_same_result():
-    onehot = OneHotEmbeddings.from_corpus(_corpus_of(TEXTS), min_freq=1, embedding_length=8)
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_one_hot_words_take_the_fast_path_with_flairs_result(batch_size):
+    # the tagger recipe stacks one-hot word embeddings with the LMs; words unseen in the vocabulary ("<unk>")
+    # must get the <unk> row as in Flair: min_freq=2 leaves most of these texts' words out of the vocabulary
+    onehot = OneHotEmbeddings.from_corpus(_corpus_of(TEXTS), min_freq=2, embedding_length=8)
+    vocabulary = set(onehot.vocab_dictionary.get_items())
+    words = {token.text for doc in docs_of(TEXTS) for token in doc}
+    assert words & vocabulary and words - vocabulary  # known and unknown words both occur
     tagger = make_tagger(extra=[onehot])
-    assert "OneHotEmbeddings" in fast_path_problem(tagger)
+    with torch.no_grad():
+        onehot.embedding_layer.weight.mul_(20)  # so that the word vectors change what is predicted
+    assert fast_path_problem(tagger) is None
+    docs = docs_of(TEXTS)
+    units, expected = flair_predictions(tagger, docs, batch_size)
+    assert_same(FastTagger(tagger).predict(units, batch_size), expected)
+    with torch.no_grad():  # the comparison is sensitive to the word vectors: without them Flair predicts otherwise
+        onehot.embedding_layer.weight.zero_()
+    assert flair_predictions(tagger, docs, batch_size)[1] != expected
+
+
+def test_other_embeddings_use_flairs_predict_with_the_same_result():
+    chars = CharacterEmbeddings(character_dictionary(TEXTS), char_embedding_dim=4, hidden_size_char=4)  # no download
+    tagger = make_tagger(extra=[chars])
+    assert "CharacterEmbeddings" in fast_path_problem(tagger)
     with pytest.raises(ValueError, match="Flair's own predict"):
         FastTagger(tagger)
     nlp = spacy.blank("es")
@@ -192,11 +212,11 @@ def test_bf16_runs_the_lms_in_bfloat16_and_leaves_the_saved_weights_fp32(monkeyp
 
 
 def test_precision_asked_for_a_tagger_the_fast_path_cannot_take_warns():
-    onehot = OneHotEmbeddings.from_corpus(_corpus_of(TEXTS), min_freq=1, embedding_length=8)
+    chars = CharacterEmbeddings(character_dictionary(TEXTS), char_embedding_dim=4, hidden_size_char=4)  # no download
     nlp = spacy.blank("es")
     ner = nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "precision": "bf16"})
-    with pytest.warns(UserWarning, match="OneHotEmbeddings.*fp32 with Flair's predict"):
-        ner.set_tagger(make_tagger(extra=[onehot]))
+    with pytest.warns(UserWarning, match="CharacterEmbeddings.*fp32 with Flair's predict"):
+        ner.set_tagger(make_tagger(extra=[chars]))
 
 
 def test_unknown_precision_is_a_clear_error():
