@@ -99,21 +99,6 @@ def token_unit(doc: Doc, doc_index: int, indices: Sequence[int], tokenized: bool
     return TextUnit(doc_index, tuple(indices), "".join(parts), starts, ends)
 
 
-def flair_sentence_unit(sentence, tokenized: bool) -> TextUnit:
-    """The LM input of a Flair ``Sentence`` exactly as ``FlairEmbeddings`` writes it and reads it back: its
-    tokenized or plain string, and each token's place found by Flair's own offset rule (a token's length,
-    plus one character when the LM text is tokenized or the token has whitespace after it)."""
-    text = sentence.to_tokenized_string() if tokenized else sentence.to_plain_string()
-    starts, ends, position = [], [], 0
-    for token in sentence.tokens:
-        starts.append(position)
-        position += len(token.text)
-        ends.append(position)
-        if tokenized or token.whitespace_after > 0:
-            position += 1
-    return TextUnit(0, tuple(range(len(starts))), text, starts, ends)
-
-
 def lm_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: VectorSettings) -> List["torch.Tensor"]:
     """For each unit, the LM's states at its tokens (``[tokens, hidden]``), computed as FlairEmbeddings does."""
     import torch
