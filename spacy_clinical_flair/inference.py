@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
 
 from .ensemble import Prediction
 from .flair_data import SentenceTokens
-from .lm_vectors import VectorSettings, batch_states, token_unit
+from .lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
 from .precision import Precision, check_precision, lm_at_precision
 
 if TYPE_CHECKING:
@@ -48,9 +48,7 @@ def embedding_stack(tagger: "SequenceTagger") -> List:
 
 def fast_path_problem(tagger: "SequenceTagger") -> Optional[str]:
     """None when :class:`FastTagger` can predict for ``tagger``, else why not (in words)."""
-    from flair.embeddings import FlairEmbeddings
-
-    from flair.embeddings import OneHotEmbeddings
+    from flair.embeddings import FlairEmbeddings, OneHotEmbeddings
 
     members = embedding_stack(tagger)
     for member in members:
@@ -76,6 +74,10 @@ class LMMember:
     lm: "LanguageModel"
     settings: VectorSettings
 
+    def states(self, units: Sequence[TextUnit]) -> List["torch.Tensor"]:
+        """Per unit, the LM's states at its tokens (``[tokens, hidden]``)."""
+        return batch_states(self.lm, units, self.settings)
+
 
 @dataclass
 class WordMember:
@@ -84,8 +86,12 @@ class WordMember:
     name: str
     embedding: "OneHotEmbeddings"
 
-    def vectors(self, words: Sequence[str]) -> "torch.Tensor":
-        """``[len(words), embedding length]``: each word's row, unknown words the ``<unk>`` row, as Flair looks them up."""
+    def states(self, sentences: Sequence[SentenceTokens]) -> List["torch.Tensor"]:
+        """Per sentence, ``[tokens, embedding length]``: each word's row, unknown words the ``<unk>`` row, as
+        Flair looks them up."""
+        return [self._vectors([s.doc[i].text for i in s.token_indices]) for s in sentences]
+
+    def _vectors(self, words: Sequence[str]) -> "torch.Tensor":
         import torch
 
         layer = self.embedding.embedding_layer
@@ -142,8 +148,8 @@ class FastTagger:
         with torch.inference_mode():
             for begin in range(0, len(order), batch_size):
                 batch = order[begin:begin + batch_size]
-                inputs = [[written[m.settings.tokenized][i] for i in batch] if isinstance(m, LMMember)
-                          else [[sentences[i].doc[t].text for t in sentences[i].token_indices] for i in batch]
+                # per member, what it reads: the LM input texts, or the sentences' words
+                inputs = [[(written[m.settings.tokenized] if isinstance(m, LMMember) else sentences)[i] for i in batch]
                           for m in self.members]
                 for index, predictions in zip(batch, self._predict_batch(inputs)):
                     indices = sentences[index].token_indices
@@ -154,14 +160,12 @@ class FastTagger:
     def _predict_batch(self, member_inputs: List[list]) -> List[List[Tuple[List[int], float, str]]]:
         """Flair's spans ``(token positions, score, label)`` for one mini-batch, in the batch's order.
 
-        ``member_inputs``: per member, the batch's LM inputs (:class:`TextUnit`) or its sentences' words."""
+        ``member_inputs``: per member, the batch's LM inputs (:class:`TextUnit`) or its sentences."""
         import torch
         from flair.data import get_spans_from_bio
 
-        states = [batch_states(member.lm, inputs, member.settings) if isinstance(member, LMMember)
-                  else [member.vectors(words) for words in inputs]
-                  for member, inputs in zip(self.members, member_inputs)]
-        vectors = [torch.cat(parts, dim=1) for parts in zip(*states)]  # per sentence: [tokens, sum of LM sizes]
+        states = [member.states(inputs) for member, inputs in zip(self.members, member_inputs)]
+        vectors = [torch.cat(parts, dim=1) for parts in zip(*states)]  # per sentence: [tokens, sum of member sizes]
         # the tagger packs its RNN input and decodes by position: longest sentence first, as Flair sorts
         by_length = sorted(range(len(vectors)), key=lambda i: -vectors[i].shape[0])
         lengths = [vectors[i].shape[0] for i in by_length]

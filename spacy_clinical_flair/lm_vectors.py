@@ -142,8 +142,9 @@ def padded_length(longest: int) -> int:
 
 def batch_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: VectorSettings) -> List["torch.Tensor"]:
     """Run one batch of units through ``lm`` and gather the float32 states at each token's position
-    (``[tokens, hidden]`` per unit, on the CPU). Units are padded to the longest, so a batch of similar
-    lengths wastes least; the states do not depend on the other units of the batch."""
+    (``[tokens, hidden]`` per unit, on the CPU). Units are padded to the longest (rounded up by
+    :func:`padded_length`), so a batch of similar lengths wastes least; the states do not depend on the
+    other units of the batch."""
     import torch
 
     start_marker = getattr(lm, "document_delimiter", "\n")
