@@ -29,7 +29,9 @@ import numpy
 import srsly
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Linear, Maxout, Model, chain, concatenate, with_array
+from thinc.api import LayerNorm, Linear, Model, chain, concatenate, glorot_uniform_init, with_array, zero_init
+from thinc.layers import maxout as thinc_maxout
+from thinc.util import partial
 from thinc.shims import Shim
 from thinc.types import Floats2d
 
@@ -235,6 +237,47 @@ def FlairDropout(rate: float) -> Model[Floats2d, Floats2d]:
     return Model(DROPOUT_NAME, _dropout_forward, attrs={"flair_dropout_rate": rate})
 
 
+def _mix_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    """thinc's Maxout forward; its backprop returns the input gradient of the first ``trainable_columns``
+    columns only (zeros for the rest): the columns after them are the frozen LM vectors, whose gradient
+    nobody reads, and computing it was a third of the mixing layer's cost."""
+    nO, nP, nI = model.get_dim("nO"), model.get_dim("nP"), model.get_dim("nI")
+    W = model.ops.reshape2f(model.get_param("W"), nO * nP, nI)
+    Y = model.ops.gemm(X, W, trans2=True)
+    Y += model.ops.reshape1f(model.get_param("b"), nO * nP)
+    best, which = model.ops.maxout(model.ops.reshape3f(Y, Y.shape[0], nO, nP))
+
+    def backprop(d_best: Floats2d) -> Floats2d:
+        dZ = model.ops.backprop_maxout(d_best, which, nP)
+        model.inc_grad("b", dZ.sum(axis=0))
+        dY = model.ops.reshape2f(dZ, dZ.shape[0], nO * nP)
+        model.inc_grad("W", model.ops.reshape3f(model.ops.gemm(dY, X, trans1=True), nO, nP, nI))
+        trainable = min(model.attrs.get("trainable_columns", nI), nI)
+        if trainable == nI:
+            return model.ops.gemm(dY, W)
+        dX = model.ops.alloc2f(X.shape[0], nI)
+        if trainable:
+            dX[:, :trainable] = model.ops.gemm(dY, model.ops.as_contig(W[:, :trainable]))
+        return dX
+
+    return best, backprop
+
+
+def _mix_init(frozen: Optional[Model], model: Model, X: Optional[Floats2d] = None, Y=None) -> None:
+    thinc_maxout.init(glorot_uniform_init, zero_init, model, X, Y)
+    if frozen is not None:  # the last columns are the frozen layer's output (saved with the attrs)
+        model.attrs["trainable_columns"] = model.get_dim("nI") - frozen.get_dim("nO")
+
+
+def FlairMix(width: int, frozen: Optional[Model] = None) -> Model[Floats2d, Floats2d]:
+    """thinc's ``Maxout(width, nP=3, normalize=True)`` (same nodes and parameters: pipelines saved before it
+    existed load unchanged) whose backprop skips the input gradient of its last columns, the output of
+    ``frozen`` (a layer nothing trains)."""
+    maxout = Model("maxout", _mix_forward, init=partial(_mix_init, frozen),
+                   dims={"nO": width, "nI": None, "nP": 3}, params={"W": None, "b": None})
+    return chain(maxout, LayerNorm(nI=width))
+
+
 @registry.architectures("clinical_flair.FlairEmbed.v1")
 def FlairEmbed(
     width: int, vectors: Model[List[Doc], List[Floats2d]], features: Optional[Model[List[Doc], List[Floats2d]]] = None,
@@ -243,12 +286,13 @@ def FlairEmbed(
     """An ``embed`` layer for ``spacy.Tok2Vec.v2``: Flair ``vectors`` (dropout ``dropout`` in training;
     with ``projection`` > 0 first mapped linearly to that many dimensions, which makes each step cheaper)
     concatenated with ``features`` (e.g. ``spacy.MultiHashEmbed.v2``; ``null``: the LM vectors alone),
-    mixed to ``width`` by Maxout (3 pieces, layer-normalised), as spaCy mixes its own embeddings."""
+    mixed to ``width`` by Maxout (3 pieces, layer-normalised), as spaCy mixes its own embeddings.
+    The frozen LM vectors get no gradient from the mixing layer (only ``features`` and the projection do)."""
     flair = chain(vectors, with_array(FlairDropout(dropout)))
     if projection > 0:
         flair = chain(flair, with_array(Linear(projection)))
     inputs = concatenate(features, flair) if features is not None else flair
-    model = chain(inputs, with_array(Maxout(width, nP=3, dropout=0.0, normalize=True)))
+    model = chain(inputs, with_array(FlairMix(width, frozen=vectors if projection <= 0 else None)))
     model.name = EMBED_NAME
     model.set_dim("nO", width)
     return model
