@@ -8,6 +8,7 @@
 # DATA_DIR holds train.spacy, dev.spacy and test.spacy (from `python -m spacy_clinical_flair convert`).
 # spaCy re-tokenises the text with its own tokenizer, so the converter's tokenizer does not matter here.
 # SPACY_TOKENIZER=clinical trains spaCy with this package's clinical tokenizer instead of its own.
+# BLAS_OPS=1 runs thinc's matrix products on numpy's BLAS (this package's clinical_flair.blas_ops.v1).
 # VECTORS=DIR adds static vectors (a `spacy init vectors` folder, e.g. from benchmarks/floret_vectors.py).
 # EVAL=dev|test picks the split scored at the end (default test).
 # Writes OUT/test.json (spacy evaluate) and OUT/seconds (training wall clock).
@@ -19,11 +20,12 @@ out=${4:?OUT}
 mkdir -p "$out"
 python -m spacy init config "$out/spacy-ner.cfg" -l es -p ner -o efficiency --force >/dev/null
 start=$(date +%s)
-tokenizer_args=()
-if [ "${SPACY_TOKENIZER:-default}" = clinical ]; then tokenizer_args=(--nlp.tokenizer.@tokenizers clinical_flair.tokenizer.v1); fi
-if [ -n "${VECTORS:-}" ]; then tokenizer_args+=(--paths.vectors "$VECTORS" --components.tok2vec.model.embed.include_static_vectors true); fi
+extra_args=()
+if [ "${SPACY_TOKENIZER:-default}" = clinical ]; then extra_args=(--nlp.tokenizer.@tokenizers clinical_flair.tokenizer.v1); fi
+if [ -n "${BLAS_OPS:-}" ]; then extra_args+=(--nlp.after_pipeline_creation '{"@callbacks": "clinical_flair.blas_ops.v1"}'); fi
+if [ -n "${VECTORS:-}" ]; then extra_args+=(--paths.vectors "$VECTORS" --components.tok2vec.model.embed.include_static_vectors true); fi
 timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/model" \
-  --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${tokenizer_args[@]}" \
+  --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${extra_args[@]}" \
   >"$out/train.log" 2>&1 || [ $? -eq 124 ]
 echo $(( $(date +%s) - start )) >"$out/seconds"
 python -m spacy evaluate "$out/model/model-best" "$data/${EVAL:-test}.spacy" --output "$out/${EVAL:-test}.json" >/dev/null

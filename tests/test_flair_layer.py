@@ -214,6 +214,7 @@ def test_saved_pipeline_reloads_with_identical_predictions(trained_pipeline, mon
         patch.setattr(torch, "load", refuse)
         nlp = spacy.load(result.best_model)
     assert flair_shims(nlp) and all(len(shim.lms) == 2 for shim in flair_shims(nlp))
+    assert not any(node.ops.use_blis for node in nlp.get_pipe("tok2vec").model.walk()), "blas_ops from the config"
     gold = list(DocBin().from_disk(dev).get_docs(nlp.vocab))
     predicted = list(nlp.pipe(doc.text for doc in gold))
     scores = Scorer.score_spans([Example(p, g) for p, g in zip(predicted, gold)], "ents")
@@ -355,3 +356,38 @@ def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, 
     assert sorted(set(lengths)) == read  # unrounded: one shape per document
     for rounded, unrounded in zip(bucketed, exact):
         numpy.testing.assert_array_equal(rounded, unrounded)
+
+
+def test_mixing_layer_is_thincs_maxout_without_the_frozen_columns_gradient(tmp_path, tiny_lms, clinical_nlp):
+    """FlairEmbed's mixing layer computes what thinc's Maxout(normalize=True) computes (same outputs, same
+    parameter gradients, same input gradient for the hash features) and hands the frozen LM columns no
+    gradient; its nodes and parameters are named as thinc's, so pipelines saved before it load unchanged."""
+    from spacy.ml.models.tok2vec import MultiHashEmbed
+    from thinc.api import Maxout
+
+    docs = [clinical_nlp(text) for text in TEXTS[:3]]
+    features = MultiHashEmbed(8, ["NORM", "SHAPE"], [50, 50], False)
+    model = FlairEmbed(8, vectors_model(tmp_path, tiny_lms), features=features, dropout=0.0)
+    model.initialize(X=docs)
+    mixer = [node for node in model.walk() if node.name == "maxout" and "trainable_columns" in node.attrs][0]
+    lm_width = sum(lm.hidden_size for lm in tiny_lms)
+    assert mixer.attrs["trainable_columns"] == 8 and mixer.get_dim("nI") == 8 + lm_width
+    reference = Maxout(8, nP=3, normalize=True)
+    mix_chain = [node for node in model.walk() if node.name == "maxout>>layernorm"][0]
+    assert [n.name for n in reference.walk()] == [n.name for n in mix_chain.walk()]
+    X = numpy.random.default_rng(0).normal(size=(7, 8 + lm_width)).astype("float32")
+    reference.initialize(X=X)
+    for mine, theirs in zip(mix_chain.walk(), reference.walk()):
+        assert mine.param_names == theirs.param_names
+        for name in mine.param_names:
+            theirs.set_param(name, mine.get_param(name).copy())
+    Y, backprop = mix_chain.begin_update(X)
+    Y_ref, backprop_ref = reference.begin_update(X)
+    numpy.testing.assert_allclose(Y, Y_ref, rtol=1e-6)
+    dY = numpy.random.default_rng(1).normal(size=Y.shape).astype("float32")
+    dX, dX_ref = backprop(dY), backprop_ref(dY)
+    numpy.testing.assert_allclose(dX[:, :8], dX_ref[:, :8], rtol=1e-5, atol=1e-6)
+    assert not dX[:, 8:].any() and dX_ref[:, 8:].any()
+    for mine, theirs in zip(mix_chain.walk(), reference.walk()):
+        for name in mine.param_names:
+            numpy.testing.assert_allclose(mine.get_grad(name), theirs.get_grad(name), rtol=1e-5, atol=1e-6)
