@@ -4,8 +4,8 @@ side by side in one process: same pipeline, same batches, alternating rounds.
     python benchmarks/train_step_bench.py CONFIG DATA_DIR [--docs 120] [--batch 8] [--steps 12] [--rounds 3]
         [--set section.key=value ...]
 
-DATA_DIR holds train.spacy and dev.spacy (``python -m spacy_clinical_flair convert``). The config's
-[paths.lm_forward]/[paths.lm_backward] default to the shipped base LMs. Each round times ``--steps``
+DATA_DIR holds train.spacy and dev.spacy (``python -m spacy_clinical_flair convert``). Where the config
+has [paths] lm_forward/lm_backward, they are set to the shipped base LMs. Each round times ``--steps``
 ``nlp.update`` calls of ``--batch`` documents on each pipeline (after 3 warm-up steps); the report gives
 tokens per second of each and their ratio per round and in total, as JSON on stdout.
 """
@@ -29,7 +29,9 @@ BASE_LMS = {"paths.lm_forward": str(REPO / "assets/lms/clinical-es-forward.safet
 
 
 def build(config_path: Path, data: Path, docs: int, blas: bool, extra: Dict[str, object]) -> spacy.Language:
-    overrides = {**BASE_LMS, "paths.train": str(data / "train.spacy"), "paths.dev": str(data / "dev.spacy"),
+    paths = load_config(config_path, interpolate=False)["paths"]
+    lms = {key: value for key, value in BASE_LMS.items() if key.split(".")[1] in paths}
+    overrides = {**lms, "paths.train": str(data / "train.spacy"), "paths.dev": str(data / "dev.spacy"),
                  "corpora.train.limit": docs, "corpora.dev.limit": 2,
                  "nlp.after_pipeline_creation": {"@callbacks": "clinical_flair.blas_ops.v1", "enabled": blas},
                  **extra}
