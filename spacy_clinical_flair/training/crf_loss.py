@@ -16,9 +16,7 @@ import contextlib
 from typing import Iterator, Tuple
 
 import torch
-
-START_TAG = "<START>"
-STOP_TAG = "<STOP>"
+from flair.models.sequence_tagger_utils.viterbi import START_TAG, STOP_TAG
 
 
 class FastViterbiLoss(torch.nn.Module):
