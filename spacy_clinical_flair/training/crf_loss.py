@@ -24,7 +24,6 @@ class FastViterbiLoss(torch.nn.Module):
 
     def __init__(self, tag_dictionary) -> None:
         super().__init__()
-        self.tag_dictionary = tag_dictionary
         self.start_tag = tag_dictionary.get_idx_for_item(START_TAG)
         self.stop_tag = tag_dictionary.get_idx_for_item(STOP_TAG)
 
