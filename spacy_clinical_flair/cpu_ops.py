@@ -21,7 +21,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Callable
 
 from spacy.util import registry
-from thinc.api import Model, NumpyOps
+from thinc.api import NumpyOps
+
+from .pipeline_models import pipeline_nodes
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -31,14 +33,10 @@ def use_blas_ops(nlp: "Language") -> int:
     """Move the thinc models of ``nlp``'s components from BLIS to numpy's BLAS; returns the nodes moved."""
     blas_ops = NumpyOps(use_blis=False)
     moved = 0
-    for _, component in nlp.components:
-        model = getattr(component, "model", None)
-        if not isinstance(model, Model):
-            continue
-        for node in model.walk():
-            if type(node.ops) is NumpyOps and node.ops.use_blis:
-                node.ops = blas_ops
-                moved += 1
+    for node in pipeline_nodes(nlp):
+        if type(node.ops) is NumpyOps and node.ops.use_blis:
+            node.ops = blas_ops
+            moved += 1
     return moved
 
 

@@ -37,6 +37,7 @@ from thinc.types import Floats2d
 
 from ..lm_io import LMFileError, lm_from_bytes, lm_to_bytes, load_language_model
 from ..lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
+from ..pipeline_models import pipeline_nodes
 from ..precision import check_precision, effective_precision, lm_at_precision
 
 if TYPE_CHECKING:
@@ -301,12 +302,9 @@ def FlairEmbed(
 def flair_shims(nlp: "Language") -> List[FlairLMShim]:
     """The shims of every FlairVectors layer in the pipeline's components."""
     shims = []
-    for _, component in nlp.components:
-        model = getattr(component, "model", None)
-        if isinstance(model, Model):
-            for node in model.walk():
-                if node.name == VECTORS_NAME and node.shims and node.shims[0] not in shims:
-                    shims.append(node.shims[0])
+    for node in pipeline_nodes(nlp):
+        if node.name == VECTORS_NAME and node.shims and node.shims[0] not in shims:
+            shims.append(node.shims[0])
     return shims
 
 
