@@ -9,6 +9,8 @@
 #   spacy                spaCy's efficiency NER (`spacy init config -o efficiency`), spaCy's tokenizer
 #   spacy-clinical       the same with this package's clinical tokenizer
 #   spacy-clinical-blas  the same on numpy's BLAS (clinical_flair.blas_ops.v1), as fast per step as the default
+#   spacy-clinical-floret  spacy-clinical + static floret vectors (include_static_vectors) from FLORET_VECTORS, a
+#                        `spacy init vectors` folder made by benchmarks/floret_vectors.py from unlabelled text
 #   default              the project's default: spaCy NER on the Flair layer over the shipped base LMs as they are
 #   spacy-flair-scratch  spaCy NER on the Flair layer over LMs trained from scratch in the budget (4 min)
 #   tagger               the clinical_flair_ner tagger recipe (configs/ner_cpu.cfg) on the shipped base LMs
@@ -39,6 +41,8 @@ for system in $systems; do
       spacy) bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-clinical) SPACY_TOKENIZER=clinical bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-clinical-blas) SPACY_TOKENIZER=clinical BLAS_OPS=1 bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
+      spacy-clinical-floret) SPACY_TOKENIZER=clinical VECTORS=${FLORET_VECTORS:?from benchmarks/floret_vectors.py} \
+                 bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       default) FINETUNE_MINUTES=0 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
                  bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-flair-scratch) FINETUNE_MINUTES=4 BASE_FORWARD=scratch \
