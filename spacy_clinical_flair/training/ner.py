@@ -43,7 +43,7 @@ class NERSettings:
     dev_fraction: float = 0.1
     embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
     precompute_embeddings: bool = True  # embed every sentence once, sorted by length, before the first epoch
-    extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot"
+    extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot", "onehot:<vectors folder>"
     onehot_min_freq: int = 2  # "onehot": words seen fewer times in the training data share the <unk> vector
     tag_format: str = "BIOES"  # or "BIO": half the tags (a cheaper CRF)
     optimizer: str = "sgd"  # or "adamw"
@@ -96,9 +96,11 @@ TAG_FORMATS = ("BIOES", "BIO")
 
 
 def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
-    """One extra Flair embedding from its spec: ``char`` (character BiLSTM), ``onehot`` (training-data words) or
-    ``transformer:<folder>`` (a local transformer's word embeddings, stacked with the character LMs)."""
-    from flair.embeddings import CharacterEmbeddings, OneHotEmbeddings
+    """One extra Flair embedding from its spec: ``char`` (character BiLSTM), ``onehot`` (training-data words),
+    ``onehot:<folder>`` (the same words, each row starting as its static vector from a ``spacy init vectors``
+    folder, e.g. floret) or ``transformer:<folder>`` (a local transformer's word embeddings, stacked with the
+    character LMs)."""
+    from flair.embeddings import CharacterEmbeddings
 
     if spec == "char":
         from ..flair_models import character_dictionary
@@ -107,18 +109,65 @@ def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
         texts = (token.text for sentence in train_sentences for token in sentence)
         return CharacterEmbeddings(path_to_char_dict=character_dictionary(texts))
     if spec == "onehot":
-        from flair.data import Corpus
-        from flair.datasets import FlairDatapointDataset
-
-        from ..tagger_io import quiet_flair
-
-        with quiet_flair():  # Flair logs the whole vocabulary
-            return OneHotEmbeddings.from_corpus(
-                Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
-                min_freq=onehot_min_freq)
+        return onehot_embedding(train_sentences, onehot_min_freq)
+    if spec.startswith("onehot:"):
+        vectors = static_vectors(Path(spec.split(":", 1)[1]))
+        embedding = onehot_embedding(train_sentences, onehot_min_freq, embedding_length=vectors.shape[1])
+        initialise_from_vectors(embedding, vectors)
+        return embedding
     if spec.startswith("transformer:"):
         return transformer_embedding(Path(spec.split(":", 1)[1]))
-    raise ValueError(f"unknown extra embedding {spec!r}: use 'char', 'onehot' or 'transformer:<local folder>'")
+    raise ValueError(f"unknown extra embedding {spec!r}: use 'char', 'onehot', 'onehot:<spaCy vectors folder>' "
+                     "or 'transformer:<local folder>'")
+
+
+def onehot_embedding(train_sentences, min_freq: int, embedding_length: int = 300):
+    """Flair's one-hot word embeddings over the words seen at least ``min_freq`` times in ``train_sentences``."""
+    from flair.data import Corpus
+    from flair.datasets import FlairDatapointDataset
+    from flair.embeddings import OneHotEmbeddings
+
+    from ..tagger_io import quiet_flair
+
+    with quiet_flair():  # Flair logs the whole vocabulary
+        return OneHotEmbeddings.from_corpus(
+            Corpus(train=FlairDatapointDataset(train_sentences), sample_missing_splits=False),
+            min_freq=min_freq, embedding_length=embedding_length)
+
+
+def static_vectors(folder: Path):
+    """The static vectors (spaCy ``Vectors``, default or floret mode) of a ``spacy init vectors`` folder."""
+    import spacy
+
+    if not (folder / "config.cfg").is_file():
+        raise FileNotFoundError(f"{folder} is not a spaCy vectors folder (no config.cfg); make one with "
+                                "'python -m spacy init vectors es VECTORS_FILE FOLDER' (for floret vectors "
+                                "add --mode floret; benchmarks/floret_vectors.py trains and converts them)")
+    vectors = spacy.load(folder).vocab.vectors
+    if vectors.shape[0] == 0 or vectors.shape[1] == 0:
+        raise ValueError(f"{folder} holds no vectors (shape {vectors.shape})")
+    return vectors
+
+
+def initialise_from_vectors(embedding, vectors) -> int:
+    """Start each row of a one-hot ``embedding`` as its word's static vector (words without one, and
+    ``<unk>``, keep Flair's random row); the rows are trained with the tagger. Returns the rows set.
+
+    A floret table has a vector for every word (from its character n-grams); a default table only for
+    its keys."""
+    import numpy
+    import torch
+
+    words = [word for word in embedding.vocab_dictionary.get_items() if word != "<unk>"]
+    if vectors.mode != "floret":
+        words = [word for word in words if vectors.find(key=word) >= 0]
+    if not words:
+        return 0
+    rows = torch.as_tensor(numpy.asarray(vectors.get_batch(words), dtype="float32"))
+    ids = torch.tensor([embedding.vocab_dictionary.get_idx_for_item(word) for word in words])
+    with torch.no_grad():
+        embedding.embedding_layer.weight[ids] = rows.to(embedding.embedding_layer.weight.device)
+    return len(words)
 
 
 def transformer_embedding(folder: Path):
