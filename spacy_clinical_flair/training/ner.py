@@ -149,9 +149,9 @@ def static_vectors(folder: Path):
     return vectors
 
 
-def initialise_from_vectors(embedding, vectors) -> int:
+def initialise_from_vectors(embedding, vectors) -> None:
     """Start each row of a one-hot ``embedding`` as its word's static vector (words without one, and
-    ``<unk>``, keep Flair's random row); the rows are trained with the tagger. Returns the rows set.
+    ``<unk>``, keep Flair's random row); the rows are trained with the tagger.
 
     A floret table has a vector for every word (from its character n-grams); a default table only for
     its keys."""
@@ -162,12 +162,11 @@ def initialise_from_vectors(embedding, vectors) -> int:
     if vectors.mode != "floret":
         words = [word for word in words if vectors.find(key=word) >= 0]
     if not words:
-        return 0
+        return
     rows = torch.as_tensor(numpy.asarray(vectors.get_batch(words), dtype="float32"))
     ids = torch.tensor([embedding.vocab_dictionary.get_idx_for_item(word) for word in words])
     with torch.no_grad():
         embedding.embedding_layer.weight[ids] = rows.to(embedding.embedding_layer.weight.device)
-    return len(words)
 
 
 def transformer_embedding(folder: Path):
