@@ -1,16 +1,38 @@
 #!/usr/bin/env bash
 # Pretrain the project's base character LMs (configs/lm_pretrain.cfg): forward and backward side by side,
-# one core each, on the train and dev text of every corpus under DATA_ROOT (never the test splits).
+# one core each, on the train and dev text of every labelled corpus under DATA_ROOT and every unlabelled
+# text folder there; refused (before any training) if that text holds more than 0.5% of the sentences of
+# any test split under DATA_ROOT.
 #
 #   bash benchmarks/pretrain_lms.sh DATA_ROOT [OUT] [--section.key value ...]
 #
-# DATA_ROOT holds corpus folders with train/ and dev/ BRAT folders (e.g. ../shared/data with meddocan/ and
-# medprocner/). Writes OUT/{forward,backward}/best-lm.pt and loss.txt (validation perplexity after every
-# split of 300,000 characters); benchmarks/lm_curve.py turns those into the perplexity-against-time table.
+# DATA_ROOT holds corpus folders: labelled ones with train/, dev/ and test/ BRAT folders (e.g. ../shared/data
+# with meddocan/ and medprocner/), and unlabelled ones whose sub-folders hold .txt files (e.g. lm-text/cases).
+# Writes OUT/{forward,backward}/best-lm.pt, checkpoint.pt, loss.txt (validation perplexity after every split)
+# and contamination.json; benchmarks/lm_curve.py turns loss.txt into the perplexity table. Add --resume to
+# continue a run that was stopped.
 set -euo pipefail
 root=${1:?usage: pretrain_lms.sh DATA_ROOT [OUT] [overrides]}
 out=${2:-benchmarks/out/pretrain}
 shift $(( $# < 2 ? $# : 2 ))
-dirs=$(python -c "import json,sys,pathlib; print(json.dumps(sorted(str(p) for p in pathlib.Path(sys.argv[1]).glob('*/*') if p.name in ('train','dev') and p.is_dir())))" "$root")
-echo "LM text from: $dirs"
-python -m spacy_clinical_flair train-lm configs/lm_pretrain.cfg "$out" --direction both --corpus.text_dirs "$dirs" "$@"
+read -r text_dirs test_dirs < <(python - "$root" <<'PY'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+text, test = [], []
+for corpus in sorted(p for p in root.iterdir() if p.is_dir()):
+    subs = sorted(p for p in corpus.iterdir() if p.is_dir())
+    if any(p.name == "test" for p in subs):
+        text += [str(p) for p in subs if p.name in ("train", "dev")]
+        test += [str(p) for p in subs if p.name == "test"]
+    else:
+        text += [str(p) for p in subs]
+print(json.dumps(text, separators=(",", ":")), json.dumps(test, separators=(",", ":")))
+PY
+)
+echo "LM text from: $text_dirs"
+echo "checked against: $test_dirs"
+resume=()
+args=()
+for a in "$@"; do if [ "$a" = "--resume" ]; then resume=(--resume); else args+=("$a"); fi; done
+python -m spacy_clinical_flair train-lm configs/lm_pretrain.cfg "$out" --direction both "${resume[@]}" \
+  --corpus.text_dirs "$text_dirs" --corpus.check_against "$test_dirs" "${args[@]}"

@@ -241,6 +241,30 @@ def annotate_command(
         typer.echo(line)
 
 
+@app.command("check-overlap")
+def check_overlap_command(
+    test: List[Path] = typer.Argument(..., help="Evaluation splits: folders of .txt files (BRAT folders work) or .spacy files."),
+    text: List[Path] = typer.Option(..., "--text", help="LM text: a folder of .txt files or a .spacy file (repeatable)."),
+    max_share: float = typer.Option(0.005, min=0.0, max=1.0, help="Largest share of a split's sentences allowed."),
+    output: Optional[Path] = typer.Option(None, help="Write the report here as JSON."),
+    lang: str = typer.Option("es", help="Language of .spacy files."),
+) -> None:
+    """Report the share of each evaluation split's sentences (of 10 words or more) found in the LM text, and
+    exit with code 1 when any share is above --max-share, as train-lm does with [corpus] check_against."""
+    from .training.contamination import ContaminatedText
+    from .training.lm import check_test_overlap, gather_texts
+
+    try:
+        texts = gather_texts([p for p in text if p.is_file()], [p for p in text if not p.is_file()], lang)
+        _, reports = check_test_overlap(texts, [str(p) for p in test], output, lang, max_share)
+    except ContaminatedText as err:
+        fail(str(err))
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    for report in reports:
+        typer.echo(report.summary())
+
+
 @app.command("report")
 def report_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),

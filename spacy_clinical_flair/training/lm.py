@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, 
 
 from ..tagger_io import looks_like_path
 from .budget import BudgetExpired, time_budget
+from .contamination import (MAX_TEST_SHARE, MIN_SENTENCE_WORDS, SplitOverlap, drop_overlapping, overlap_report,
+                            require_clean)
 
 if TYPE_CHECKING:
     from confection import Config
@@ -297,12 +299,17 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
         torch.set_num_threads(threads)
     corpus_cfg = config["corpus"]
     corpus_settings = settings_from(config, "corpus", LMCorpusSettings,
-                                    other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang"))
+                                    other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang",
+                                                "check_against", "max_test_share", "drop_overlapping"))
     lm_settings = settings_from(config, "lm", LMSettings, other_keys=("base",))
     spacy_files = [corpus_cfg.get("train"), corpus_cfg.get("dev"), *corpus_cfg.get("extra_spacy_files", [])]
     texts = gather_texts([Path(p) for p in spacy_files if p], [Path(p) for p in corpus_cfg.get("text_dirs", [])],
                          corpus_cfg.get("lang", "es"))
     output = Path(output)
+    if corpus_cfg.get("check_against"):
+        texts, _ = check_test_overlap(texts, corpus_cfg["check_against"], output / "contamination.json",
+                                      corpus_cfg.get("lang", "es"), corpus_cfg.get("max_test_share", MAX_TEST_SHARE),
+                                      corpus_cfg.get("drop_overlapping", False))
     info = prepare_lm_corpus(texts, output / "corpus", corpus_settings)
     if on_corpus:
         on_corpus(info)
@@ -311,6 +318,31 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
                                   resume=resume)
     write_result(output / "lm-result.json", result)
     return result
+
+
+def check_test_overlap(texts: Sequence[str], eval_paths: Sequence[str], report_path: Optional[Path] = None,
+                       lang: str = "es", max_share: float = MAX_TEST_SHARE,
+                       drop: bool = False) -> Tuple[List[str], List[SplitOverlap]]:
+    """Refuse LM text that holds more than ``max_share`` of the sentences of any evaluation split
+    (:class:`~.contamination.ContaminatedText`). Each split is a ``.spacy`` file or a folder of ``.txt``
+    files. With ``drop``, LM documents that share a sentence with a split are removed first. Returns the
+    (remaining) texts and each split's overlap, also written to ``report_path`` as JSON."""
+    import srsly
+
+    splits: Dict[str, List[str]] = {}
+    for path in map(Path, eval_paths):
+        if not (path.is_dir() or (path.is_file() and path.suffix == ".spacy")):
+            raise FileNotFoundError(f"evaluation split {path} is neither a folder of .txt files nor a .spacy file")
+        splits[str(path)] = gather_texts([path] if path.is_file() else (), [path] if path.is_dir() else (), lang)
+    kept = drop_overlapping(texts, [t for split in splits.values() for t in split]) if drop else list(texts)
+    reports = overlap_report(kept, splits)
+    if report_path is not None and reports:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(report_path, {"max_test_share": max_share, "min_words": MIN_SENTENCE_WORDS,
+                                       "documents": len(texts), "dropped_documents": len(texts) - len(kept),
+                                       "splits": [{**asdict(r), "share": r.share} for r in reports]})
+    require_clean(reports, max_share)
+    return kept, reports
 
 
 def write_result(path: Path, result) -> None:
