@@ -265,6 +265,45 @@ def check_overlap_command(
         typer.echo(report.summary())
 
 
+def _system_docs(system: str, gold: list, lang: str, gpu_id: int) -> list:
+    """A system's predictions on the gold documents: a ``.spacy`` file of them, or a pipeline run on their texts."""
+    if system.endswith(".spacy"):
+        return list(read_docbin(Path(system), lang))
+    nlp = load_pipeline(system, gpu_id)
+    return list(nlp.pipe(doc.text for doc in gold))
+
+
+@app.command("compare")
+def compare_command(
+    gold: Path = typer.Argument(..., help="Gold .spacy file, e.g. corpus/test.spacy."),
+    system_a: str = typer.Argument(..., help="System A: a pipeline (folder or package) or a .spacy file of its "
+                                   "predictions on the gold documents, in their order."),
+    system_b: str = typer.Argument(..., help="System B, the same way."),
+    samples: int = typer.Option(10000, min=1, help="Bootstrap resamples of the documents."),
+    seed: int = typer.Option(0, help="Seed of the resampling."),
+    output: Optional[Path] = typer.Option(None, help="Write the result here as JSON."),
+    lang: str = typer.Option("es", help="Language of the .spacy files."),
+    gpu_id: int = typer.Option(-1, help="GPU for running pipelines (-1: CPU)."),
+) -> None:
+    """Paired bootstrap of two systems' strict micro F1 over the gold documents: each F1, the difference
+    A - B with its 95% interval, and its two-sided p-value."""
+    import srsly
+
+    from .significance import compare_docs
+
+    gold_docs = list(read_docbin(gold, lang))
+    docs_a = _system_docs(system_a, gold_docs, lang, gpu_id)
+    docs_b = _system_docs(system_b, gold_docs, lang, gpu_id)
+    try:
+        result = compare_docs(gold_docs, docs_a, docs_b, samples, seed)
+    except ValueError as err:
+        fail(str(err))
+    typer.echo(result.summary(system_a, system_b))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(output, {"gold": str(gold), "a": system_a, "b": system_b, **result.to_dict()})
+
+
 @app.command("report")
 def report_command(
     pipeline: str = typer.Argument(..., help="A pipeline folder or installed package name (spacy.load)."),
