@@ -63,6 +63,7 @@ class LMCorpusInfo:
     valid_chars: int
     test_chars: int
     splits: int
+    dropped_documents: int = 0  # left out for sharing a sentence with a test split ([corpus] drop_overlapping)
 
 
 @dataclass
@@ -306,11 +307,13 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
     texts = gather_texts([Path(p) for p in spacy_files if p], [Path(p) for p in corpus_cfg.get("text_dirs", [])],
                          corpus_cfg.get("lang", "es"))
     output = Path(output)
+    gathered = len(texts)
     if corpus_cfg.get("check_against"):
         texts, _ = check_test_overlap(texts, corpus_cfg["check_against"], output / "contamination.json",
                                       corpus_cfg.get("lang", "es"), corpus_cfg.get("max_test_share", MAX_TEST_SHARE),
                                       corpus_cfg.get("drop_overlapping", False))
     info = prepare_lm_corpus(texts, output / "corpus", corpus_settings)
+    info.dropped_documents = gathered - len(texts)
     if on_corpus:
         on_corpus(info)
     check_corpus_fits(info, lm_settings)
@@ -456,8 +459,10 @@ def read_lm_result(path: Path) -> LMResult:
 
 
 def corpus_summary(info: LMCorpusInfo) -> str:
-    return (f"LM corpus: {info.documents} documents, {info.train_chars} training characters in {info.splits} "
-            f"split(s), {info.valid_chars} valid, {info.test_chars} test")
+    dropped = (f" ({info.dropped_documents} more left out: they share a sentence with a test split)"
+               if info.dropped_documents else "")
+    return (f"LM corpus: {info.documents} documents{dropped}, {info.train_chars} training characters in "
+            f"{info.splits} split(s), {info.valid_chars} valid, {info.test_chars} test")
 
 
 def result_summary(direction: str, result: LMResult) -> str:
