@@ -12,7 +12,6 @@ files (pickles: load only files you trust; Flair's own loader, for LMs trained w
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Union
 
@@ -75,48 +74,75 @@ def lm_to_bytes(lm: "LanguageModel", half: bool = False) -> bytes:
 
 
 def read_metadata(data: bytes) -> Dict[str, str]:
-    """The ``__metadata__`` of a safetensors blob (its header is 8 bytes of length, then JSON)."""
-    if len(data) < 8:
-        raise LMFileError("too short to be a safetensors file")
-    (length,) = struct.unpack("<Q", data[:8])
-    if length > len(data) - 8:
-        raise LMFileError("the safetensors header is truncated")
+    """The ``__metadata__`` of a safetensors blob, the header checked (:func:`model_schema.read_header`)."""
+    from .model_schema import DescriptionError, read_header
+
     try:
-        header = json.loads(data[8:8 + length])
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise LMFileError(f"the safetensors header is not JSON ({err})") from err
-    return header.get("__metadata__") or {}
+        return read_header(data)[0]
+    except DescriptionError as err:
+        raise LMFileError(str(err)) from None
 
 
-def lm_from_bytes(data: bytes, has_decoder: bool = True) -> "LanguageModel":
-    """Rebuild the LanguageModel that :func:`lm_to_bytes` wrote (float32, eval mode, on the CPU)."""
-    import flair
-    import torch
-    from flair.models import LanguageModel
-    from safetensors.torch import load
+def lm_from_bytes(data: bytes, has_decoder: bool = True, what: str = "the language model") -> "LanguageModel":
+    """Rebuild the LanguageModel that :func:`lm_to_bytes` wrote (float32, eval mode, on the CPU).
 
-    metadata = read_metadata(data)
-    if metadata.get(FORMAT_KEY) != FORMAT:
-        raise LMFileError(f"not a clinical-flair language model (format {metadata.get(FORMAT_KEY)!r}, "
-                          f"expected {FORMAT!r})")
-    config = json.loads(metadata[CONFIG_KEY])
-    tensors = load(data)
-    keep_decoder = bool(config["has_decoder"]) and has_decoder
-    device, flair.device = flair.device, torch.device("cpu")  # the constructor moves itself to flair.device
+    The JSON config is checked against :func:`model_schema.lm_config` and the shapes it builds against the
+    file's tensors before anything is allocated; every failure is an :class:`LMFileError` naming ``what``.
+    """
+    from .model_schema import DescriptionError, built_shapes, compare_shapes, lm_config as check_config, parse_json
+    from .model_schema import read_header
+
     try:
-        lm = LanguageModel(
-            dictionary_from_json(config["dictionary"]), is_forward_lm=config["is_forward_lm"],
-            hidden_size=config["hidden_size"], nlayers=config["nlayers"], embedding_size=config["embedding_size"],
-            nout=config["nout"], document_delimiter=config["document_delimiter"], dropout=config["dropout"],
-            recurrent_type=config["recurrent_type"], has_decoder=keep_decoder)
-    finally:
-        flair.device = device
-    if not keep_decoder:
-        tensors = {name: value for name, value in tensors.items() if not name.startswith("decoder.")}
-    state = {name: value.float() if value.is_floating_point() else value for name, value in tensors.items()}
-    lm.load_state_dict(state, strict=True)
+        metadata, shapes = read_header(data)
+        if metadata.get(FORMAT_KEY) != FORMAT:
+            raise DescriptionError(f"not a clinical-flair language model (format {metadata.get(FORMAT_KEY)!r}, "
+                                   f"expected {FORMAT!r})")
+        if CONFIG_KEY not in metadata:
+            raise DescriptionError("the LM config is missing from the header")
+        config = check_config(parse_json(metadata[CONFIG_KEY], "the LM config"))
+        compare_shapes(built_shapes(lambda: _build_lm(config, bool(config.get("has_decoder", True)))), shapes)
+    except DescriptionError as err:
+        raise LMFileError(f"{what}: {err}") from None
+    except Exception as err:  # a trust boundary: whatever Flair or torch raise on a checked config
+        raise LMFileError(f"{what}: the LM config cannot be built ({type(err).__name__}: {err})") from None
+    keep_decoder = bool(config.get("has_decoder", True)) and has_decoder
+    try:
+        from safetensors.torch import load
+
+        tensors = load(data)
+        lm = _on_cpu(lambda: _build_lm(config, keep_decoder))
+        if not keep_decoder:
+            tensors = {name: value for name, value in tensors.items() if not name.startswith("decoder.")}
+        lm.load_state_dict({name: value.float() if value.is_floating_point() else value
+                            for name, value in tensors.items()}, strict=True)
+    except Exception as err:
+        raise LMFileError(f"{what}: the tensors cannot be loaded ({type(err).__name__}: {err}); the file is "
+                          "truncated or corrupt") from None
     lm.eval()
     return lm
+
+
+def _build_lm(config: Dict[str, Any], has_decoder: bool) -> "LanguageModel":
+    from flair.models import LanguageModel
+
+    return LanguageModel(
+        dictionary_from_json(config["dictionary"]), is_forward_lm=config["is_forward_lm"],
+        hidden_size=config["hidden_size"], nlayers=config["nlayers"], embedding_size=config["embedding_size"],
+        nout=config.get("nout"), document_delimiter=config.get("document_delimiter", "\n"),
+        dropout=config.get("dropout", 0.1), recurrent_type=config.get("recurrent_type", "LSTM"),
+        has_decoder=has_decoder)
+
+
+def _on_cpu(build):
+    """``build()`` with Flair's device set to the CPU (its constructors move themselves to ``flair.device``)."""
+    import flair
+    import torch
+
+    device, flair.device = flair.device, torch.device("cpu")
+    try:
+        return build()
+    finally:
+        flair.device = device
 
 
 def save_language_model(lm: "LanguageModel", path: Union[str, Path], half: bool = False) -> Path:
@@ -135,7 +161,7 @@ def load_language_model(path: Union[str, Path], has_decoder: bool = True) -> "La
     if not path.is_file():
         raise FileNotFoundError(f"language model file {path} does not exist")
     if path.suffix == SAFETENSORS_SUFFIX:
-        return lm_from_bytes(path.read_bytes(), has_decoder=has_decoder)
+        return lm_from_bytes(path.read_bytes(), has_decoder=has_decoder, what=str(path))
     try:
         lm = LanguageModel.load_language_model(path, has_decoder=has_decoder)
     except Exception as err:

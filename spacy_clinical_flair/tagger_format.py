@@ -19,13 +19,16 @@ import base64
 import io
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, Union
 
-from .lm_io import dictionary_from_json, dictionary_to_json, read_metadata
+from .lm_io import dictionary_from_json, dictionary_to_json
+from .model_schema import BYTES_MARK, DICTIONARY_MARK
 
 if TYPE_CHECKING:
     from flair.embeddings import TokenEmbeddings
     from flair.models import SequenceTagger
+
+    from .model_schema import TensorShapes
 
 FORMAT_KEY = "clinical_flair_format"
 FORMAT = "clinical_flair.sequence_tagger.v1"
@@ -36,8 +39,6 @@ MEMBER_FILE = "model-{}.safetensors"
 #: Constructor parameters of SequenceTagger that the description records (besides embeddings and tags).
 TAGGER_PARAMETERS = ("tag_type", "tag_format", "hidden_size", "rnn_layers", "rnn_type", "bidirectional", "use_rnn",
                      "use_crf", "reproject_embeddings", "train_initial_hidden_state")
-DICTIONARY_MARK = "__dictionary__"
-BYTES_MARK = "__base64__"
 
 
 class TaggerFormatError(ValueError):
@@ -115,66 +116,66 @@ def save_tagger(tagger: "SequenceTagger", path: Union[str, Path]) -> Path:
 # ---------------------------------------------------------------------------------------------- reading
 
 def tagger_from_bytes(data: bytes, what: str = "the tagger") -> "SequenceTagger":
-    """Rebuild the tagger :func:`tagger_to_bytes` wrote (eval mode, on the CPU); nothing is unpickled."""
-    import flair
-    import torch
-    from safetensors import SafetensorError
+    """Rebuild the tagger :func:`tagger_to_bytes` wrote (eval mode, on the CPU); nothing is unpickled.
+
+    The description is checked against :mod:`~.model_schema` (nothing in it can name a file, a hub model
+    or code) and the tensor shapes it builds against the file's, before any tensor is allocated. Every
+    failure is a :class:`TaggerFormatError` that names ``what``.
+    """
     from safetensors.torch import load
 
+    from .lm_io import _on_cpu
+    from .model_schema import DescriptionError, built_shapes, compare_shapes
     from .tagger_io import quiet_flair
 
-    description = read_description(data, what)
-    try:
-        tensors = load(data)
-    except (SafetensorError, ValueError, RuntimeError) as err:
-        raise TaggerFormatError(f"{what}: the tensors cannot be read ({err}); the file is truncated or corrupt, "
-                                "save the tagger again") from err
-    device, flair.device = flair.device, torch.device("cpu")  # Flair's constructors move themselves there
+    description, shapes = read_description(data, what)
     try:
         with quiet_flair():
-            tagger = build_tagger_from_description(description, what)
+            compare_shapes(built_shapes(lambda: build_tagger_from_description(description, what)), shapes)
+    except DescriptionError as err:
+        raise TaggerFormatError(f"{what}: {err}; save the tagger again") from None
+    except Exception as err:  # a trust boundary: whatever Flair, transformers or torch raise on a checked description
+        raise TaggerFormatError(f"{what}: the description cannot be built ({type(err).__name__}: {err}); save the "
+                                "tagger again") from None
+    try:
+        tensors = load(data)
+        with quiet_flair():
+            tagger = _on_cpu(lambda: build_tagger_from_description(description, what))
         tagger.load_state_dict(tensors, strict=True)
-    except (KeyError, TypeError, RuntimeError) as err:
-        raise TaggerFormatError(f"{what}: the description does not match the tensors or Flair's classes "
-                                f"({type(err).__name__}: {err}); save the tagger again") from err
-    finally:
-        flair.device = device
+    except Exception as err:
+        raise TaggerFormatError(f"{what}: the tensors cannot be loaded ({type(err).__name__}: {err}); the file is "
+                                "truncated or corrupt, save the tagger again") from None
     tagger.eval()
     return tagger
 
 
-def read_description(data: bytes, what: str) -> Dict[str, Any]:
-    """The JSON description in a tagger blob's header, checked for its format and shape."""
-    from .lm_io import LMFileError
+def read_description(data: bytes, what: str) -> Tuple[Dict[str, Any], "TensorShapes"]:
+    """The checked JSON description in a tagger blob's header (:func:`model_schema.tagger_description`)
+    and the (dtype, shape) of each of its tensors, read without loading them."""
+    from .model_schema import DescriptionError, parse_json, read_header, tagger_description as check_description
 
     try:
-        metadata = read_metadata(data)
-    except LMFileError as err:
-        raise TaggerFormatError(f"{what} is not a safetensors tagger ({err}); it is truncated or corrupt") from err
+        metadata, shapes = read_header(data)
+    except DescriptionError as err:
+        raise TaggerFormatError(f"{what} is not a safetensors tagger ({err})") from None
     if metadata.get(FORMAT_KEY) != FORMAT:
         raise TaggerFormatError(f"{what} is not a clinical-flair tagger (format {metadata.get(FORMAT_KEY)!r}, "
                                 f"expected {FORMAT!r})")
+    if DESCRIPTION_KEY not in metadata:
+        raise TaggerFormatError(f"{what}: the tagger description is missing from the header")
     try:
-        description = json.loads(metadata[DESCRIPTION_KEY])
-    except (KeyError, json.JSONDecodeError) as err:
-        raise TaggerFormatError(f"{what}: the tagger description is missing or not JSON ({err})") from err
-    if not isinstance(description, dict) or description.get("class") != "SequenceTagger" or not isinstance(
-            description.get("parameters"), dict) or not isinstance(description.get("embeddings"), dict):
-        raise TaggerFormatError(f"{what}: the description is not a SequenceTagger with parameters and embeddings")
-    return description
+        return check_description(parse_json(metadata[DESCRIPTION_KEY], "the tagger description")), shapes
+    except DescriptionError as err:
+        raise TaggerFormatError(f"{what}: {err}") from None
 
 
 def build_tagger_from_description(description: Dict[str, Any], what: str) -> "SequenceTagger":
-    """An untrained SequenceTagger shaped as ``description`` says (weights still to be loaded)."""
+    """An untrained SequenceTagger shaped as a checked ``description`` says (weights still to be loaded)."""
     from flair.models import SequenceTagger
 
-    parameters = dict(description["parameters"])
-    unknown = set(parameters) - set(TAGGER_PARAMETERS) - {"dropout", "word_dropout", "locked_dropout", "loss_weights"}
-    if unknown:
-        raise TaggerFormatError(f"{what}: unknown tagger parameters {sorted(unknown)}")
     return SequenceTagger(embeddings=build_embedding(description["embeddings"], what),
                           tag_dictionary=dictionary_from_json(description["tag_dictionary"]),
-                          init_from_state_dict=True, **parameters)
+                          init_from_state_dict=True, **description["parameters"])
 
 
 def build_embedding(description: Dict[str, Any], what: str) -> "TokenEmbeddings":

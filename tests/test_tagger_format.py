@@ -143,9 +143,9 @@ def test_bad_files_give_clear_errors(tmp_path, tiny_tagger_path):
         "wrong shape": (rewrite_description(blob, lambda d: d["parameters"].update({"hidden_size": 5})),
                         "does not match the tensors"),
         "not a tagger": (rewrite_description(blob, lambda d: d.update({"class": "TextClassifier"})),
-                         "not a SequenceTagger"),
+                         "must be one of .SequenceTagger., not .TextClassifier."),
         "unknown parameter": (rewrite_description(blob, lambda d: d["parameters"].update({"exec": "x"})),
-                              "unknown tagger parameters"),
+                              "unknown parameter"),
     }
     for name, (data, message) in cases.items():
         with pytest.raises(TaggerFormatError, match=message):

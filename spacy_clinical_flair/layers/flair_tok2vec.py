@@ -170,11 +170,14 @@ class FlairLMShim(Shim):
         return srsly.msgpack_dumps({"lms": [lm_to_bytes(lm) for lm in self.lms]})
 
     def from_bytes(self, data: bytes) -> "FlairLMShim":
+        what = "the pipeline's Flair vectors layer"
         try:
             blobs = srsly.msgpack_loads(data)["lms"]
-            self.set_lms([lm_from_bytes(blob, has_decoder=False) for blob in blobs])
-        except (KeyError, TypeError, ValueError) as err:
-            raise LMFileError(f"the pipeline's Flair vectors layer could not be read ({err}); save it again") from err
+        except Exception as err:  # msgpack raises its own types on malformed input
+            raise LMFileError(f"{what} could not be read ({type(err).__name__}: {err}); save it again") from None
+        if not isinstance(blobs, list) or not 1 <= len(blobs) <= 8 or not all(isinstance(b, bytes) for b in blobs):
+            raise LMFileError(f"{what} does not hold 1 to 8 language models; save it again")
+        self.set_lms([lm_from_bytes(blob, has_decoder=False, what=f"{what}, LM {i}") for i, blob in enumerate(blobs)])
         return self
 
 
