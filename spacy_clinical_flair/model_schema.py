@@ -270,6 +270,7 @@ def tagger_description(value: Any) -> Dict[str, Any]:
 def embedding(value: Any, where: str, top: bool = False) -> Dict[str, Any]:
     """One embedding of the allow-list; a stack only at the top, of at most 16 members."""
     kind = value.get("class") if isinstance(value, dict) else None
+    kind = kind if isinstance(kind, str) else None
     allowed = EMBEDDING_SCHEMAS if top else {k: v for k, v in EMBEDDING_SCHEMAS.items() if k != "StackedEmbeddings"}
     if kind not in allowed:
         raise DescriptionError(f"{where}: embedding class {kind!r} is not one this package loads "
@@ -331,7 +332,7 @@ def transformer_config(value: Any, where: str) -> Dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise DescriptionError(f"{where} must be a JSON object")
     _no_remote_code(value, where)
-    if value.get("model_type") not in CONFIG_MAPPING:
+    if not isinstance(value.get("model_type"), str) or value["model_type"] not in CONFIG_MAPPING:
         raise DescriptionError(f"{where}.model_type {_show(value.get('model_type'))} is not a model type "
                                "transformers knows")
     attention = value.get("attn_implementation")

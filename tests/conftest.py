@@ -43,11 +43,16 @@ def sample_texts(split: str = "dev"):
 @pytest.fixture(scope="session")
 def tiny_transformer(tmp_path_factory) -> Path:
     """A 2-layer BERT with a WordPiece vocabulary trained on the sample's text, saved as a local folder."""
+    return build_tiny_transformer(tmp_path_factory.mktemp("tiny-bert"))
+
+
+def build_tiny_transformer(folder: Path) -> Path:
+    """Write the tiny BERT of the ``tiny_transformer`` fixture into ``folder`` (no download)."""
     import torch
     from tokenizers import BertWordPieceTokenizer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
+    folder.mkdir(parents=True, exist_ok=True)
     wordpiece = BertWordPieceTokenizer(lowercase=False)
     wordpiece.train_from_iterator(sample_texts("train"), vocab_size=1000, min_frequency=1)
     wordpiece.save_model(str(folder))
