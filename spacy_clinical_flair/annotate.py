@@ -12,19 +12,27 @@ each holding one loaded pipeline and writing the shards it annotates. ``OUTPUT/a
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
-from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, ShardResult, plan_input, read_shard,
-                          shard_path, stats_path, write_shard)
+from .annotate_io import (SHARD_NAMES, AnnotatedDocument, InputDocument, ShardResult, input_identity, plan_input,
+                          read_shard, read_stats, shard_done, write_shard)
 
 MANIFEST = "annotate.json"
 SUMMARY = "summary.json"
+LOCK = ".annotate.lock"
+
+
+class OutputInUse(RuntimeError):
+    """Another annotate job holds the output folder's lock."""
 
 
 @dataclass
@@ -43,10 +51,11 @@ class AnnotateSettings:
     #: prediction precision set on the loaded pipeline ("fp32"/"bf16"); None keeps the pipeline's own
     precision: Optional[str] = None
 
-    def job(self, pipeline: str, input_path: Path) -> Dict[str, Any]:
+    def job(self, pipeline: str, input_path: Path, identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """What defines the job: pipeline, input and its identity (:func:`annotate_io.input_identity`), settings."""
         return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
                 "shard_size": self.shard_size, "id_field": self.id_field, "text_field": self.text_field,
-                "max_chars": self.max_chars}
+                "max_chars": self.max_chars, "input_identity": identity}
 
 
 @dataclass
@@ -57,6 +66,7 @@ class AnnotateSummary:
     entities: int = 0
     labels: Dict[str, int] = field(default_factory=dict)
     skipped: List[Dict[str, str]] = field(default_factory=list)
+    renamed: List[Dict[str, str]] = field(default_factory=list)
     shards: int = 0
     shards_reused: int = 0
     seconds: float = 0.0
@@ -66,6 +76,7 @@ class AnnotateSummary:
                  f"shards {self.shards} ({self.shards_reused} from an earlier run) | {self.seconds:.0f} s"]
         lines += [f"  {label:<30} {count}" for label, count in sorted(self.labels.items(), key=lambda x: -x[1])]
         lines += [f"  skipped {item['id']}: {item['problem']}" for item in self.skipped]
+        lines += [f"  renamed: {item['problem']}" for item in self.renamed]
         return lines
 
 
@@ -81,43 +92,80 @@ def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
              settings: AnnotateSettings = AnnotateSettings()) -> AnnotateSummary:
     """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine)."""
     started = time.perf_counter()
-    plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
-    apply_precision(nlp, settings)
-    with progress_bar(plan.documents(), settings.progress) as bar:
-        for index in range(plan.shards):
-            shard = read_shard(plan, index) if index in pending else None
-            if shard is not None:
-                write_shard(annotate_shard(nlp, index, shard, settings), Path(output), settings.output_format)
-            bar.update(len(shard) if shard is not None else plan.shard_documents(index))
-    return finish(Path(output), plan.shards, plan.shards - len(pending), started)
+    with output_lock(Path(output)):
+        plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
+        apply_precision(nlp, settings)
+        with progress_bar(plan.documents(), settings.progress) as bar:
+            for index in range(plan.shards):
+                shard = read_shard(plan, index) if index in pending else None
+                if shard is not None:
+                    write_shard(annotate_shard(nlp, index, shard, settings), Path(output), settings.output_format)
+                bar.update(len(shard) if shard is not None else plan.shard_documents(index))
+        return finish(Path(output), plan.shards, plan.shards - len(pending), started)
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold ``output/.annotate.lock`` (an exclusive ``flock``) for the job: a second job on the same folder is
+    refused with :class:`OutputInUse` instead of writing beside the first. The OS releases it if we die."""
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / LOCK, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputInUse(f"{output} is in use by another annotate job ({holder}); wait for it to finish or "
+                              "use another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def start_job(pipeline_name: str, input_path: Path, output: Path, settings: AnnotateSettings):
-    """Check the settings, plan the input's shards, prepare ``output``; the plan and the shards still to do."""
+    """Check the settings, plan the input's shards, prepare ``output``; the plan and the shards still to do
+    (those not complete: :func:`annotate_io.shard_done`). Call it inside :func:`output_lock`."""
     if settings.output_format not in SHARD_NAMES:
         raise ValueError(f"unknown output format {settings.output_format!r}: use one of {', '.join(SHARD_NAMES)}")
     if settings.shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {settings.shard_size}")
     plan = plan_input(Path(input_path), settings.shard_size, settings.id_field, settings.text_field, settings.max_chars)
-    prepare_output(output, settings.job(pipeline_name, input_path), settings.resume)
-    pending = {i for i in range(plan.shards) if not shard_path(output, settings.output_format, i).exists()}
+    prepare_output(output, settings.job(pipeline_name, input_path, input_identity(plan)), settings.resume)
+    pending = {i for i in range(plan.shards) if not shard_done(output, settings.output_format, i)}
     return plan, pending
 
 
 def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
-    """Create ``output`` and record the job; refuse to resume into a folder holding another job's shards."""
+    """Create ``output`` and record the job. Resuming is refused, with what to do, when the folder holds
+    another job's shards, shards of a changed input, or shards without a manifest."""
     manifest = output / MANIFEST
-    if manifest.is_file() and resume:
-        earlier = json.loads(manifest.read_text(encoding="utf-8"))
-        differs = sorted(key for key in job if earlier.get(key) != job[key])
+    leftovers = [*output.glob("shard-*"), *output.glob(".tmp-*")] if output.is_dir() else []
+    if resume and manifest.is_file():
+        try:
+            earlier = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = {}
+        differs = sorted(key for key in job if not isinstance(earlier, dict) or earlier.get(key) != job[key])
+        if differs == ["input_identity"]:
+            raise ValueError(f"the input changed since the shards in {output} were written (its size, modification "
+                             "time or documents differ): resuming would lose or repeat documents. Use --no-resume "
+                             "to annotate it afresh there (the old shards are removed), or another output folder")
         if differs:
             raise ValueError(f"{output} holds shards of another annotate job (it differs in {', '.join(differs)}); "
                              "use another output folder, or --no-resume to start this one afresh there")
-    elif not resume and output.exists():
-        for path in [*output.glob("shard-*"), *output.glob(".tmp-*"), output / SUMMARY]:
+    elif resume and any(p.name.startswith("shard-") for p in leftovers):
+        raise ValueError(f"{output} holds shards but no {MANIFEST}, so nothing says which job wrote them; use "
+                         "--no-resume to remove them and start afresh, or another output folder")
+    if not resume:
+        for path in [*leftovers, output / SUMMARY]:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     output.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps(job, indent=2), encoding="utf-8")
+    manifest.write_text(json.dumps(job, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
@@ -136,8 +184,12 @@ def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: An
                 docs.append(None)
                 result.skipped.append({"id": document.id, "problem": f"the pipeline failed: {type(err).__name__}: {err}"})
     for document, doc in zip(good, docs):
-        if doc is not None:
+        if doc is None:
+            continue
+        try:
             result.documents.append(annotated_document(document.id, doc, with_doc))
+        except Exception as err:  # e.g. a Doc that cannot be serialised: this document only
+            result.skipped.append({"id": document.id, "problem": f"could not be stored: {type(err).__name__}: {err}"})
     return result
 
 
@@ -161,10 +213,13 @@ def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSu
     """Add up every shard's stats and write ``summary.json``."""
     summary = AnnotateSummary(shards=shards, shards_reused=reused)
     for index in range(shards):
-        stats = json.loads(stats_path(output, index).read_text(encoding="utf-8"))
+        stats = read_stats(output, index)
+        if stats is None:
+            raise RuntimeError(f"shard {index} of {output} has no readable stats; run the job again to redo it")
         summary.documents += stats["documents"]
         summary.entities += stats["entities"]
         summary.skipped.extend(stats["skipped"])
+        summary.renamed.extend(stats.get("renamed", []))
         for label, count in stats["labels"].items():
             summary.labels[label] = summary.labels.get(label, 0) + count
     summary.seconds = time.perf_counter() - started

@@ -13,6 +13,7 @@ id and entities with offsets, label, text and score), ``parquet`` (one row per e
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -53,6 +54,7 @@ class ShardResult:
     index: int
     documents: List[AnnotatedDocument] = field(default_factory=list)
     skipped: List[Dict[str, str]] = field(default_factory=list)
+    renamed: List[Dict[str, str]] = field(default_factory=list)  # brat output: ids written under another name
 
     def stats(self) -> Dict[str, Any]:
         labels: Dict[str, int] = {}
@@ -60,7 +62,7 @@ class ShardResult:
             for entity in document.entities:
                 labels[entity[2]] = labels.get(entity[2], 0) + 1
         return {"shard": self.index, "documents": len(self.documents), "entities": sum(labels.values()),
-                "labels": labels, "skipped": self.skipped}
+                "labels": labels, "skipped": self.skipped, "renamed": self.renamed}
 
 
 # ---------------------------------------------------------------------------------------------- inputs
@@ -104,7 +106,7 @@ def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: st
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of .txt files, a .jsonl, .spacy or .parquet file")
     if path.is_dir():
-        files = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.txt"))]
+        files = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.txt")) if p.is_file()]
         kind, locators = "txt", [files[i:i + shard_size] for i in range(0, len(files), shard_size)]
     elif path.suffix == ".jsonl":
         kind, locators = "jsonl", _jsonl_ranges(path, shard_size)
@@ -135,11 +137,14 @@ def _checked(document: InputDocument, max_chars: int) -> InputDocument:
 
 def _txt_shard(plan: InputPlan, files: List[str]) -> Iterator[InputDocument]:
     for name in files:
-        doc_id = name[:-len(".txt")]
+        # a file name that is not UTF-8 arrives with surrogate escapes: its id shows them as U+FFFD
+        doc_id = name[:-len(".txt")].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
         try:
             yield InputDocument(doc_id, (Path(plan.path) / name).read_bytes().decode("utf-8"))
         except UnicodeDecodeError as err:
             yield InputDocument(doc_id, None, f"not UTF-8 ({err.reason} at byte {err.start})")
+        except OSError as err:
+            yield InputDocument(doc_id, None, f"cannot be read ({err.strerror or err})")
 
 
 def _jsonl_ranges(path: Path, shard_size: int) -> List[Any]:
@@ -248,26 +253,72 @@ def stats_path(output: Path, index: int) -> Path:
 
 
 def write_shard(result: ShardResult, output: Path, output_format: str) -> Path:
-    """Write one shard atomically: its stats, then its data under a temporary name renamed into place.
-
-    A shard counts as done when its data exists, so a crash at any point leaves it either complete or absent.
-    """
+    """Write one shard atomically: its data under a temporary name renamed into place, then its stats with
+    the data's digest. A shard is done (:func:`shard_done`) only when both exist and the digest matches, so
+    a crash or a truncated file at any point leaves a shard that a resumed run writes again."""
     final = shard_path(output, output_format, result.index)
-    stats = stats_path(output, result.index)
-    _write_atomic(stats, lambda tmp: tmp.write_text(json.dumps(result.stats()), encoding="utf-8"))
     writers = {"brat": _write_brat, "jsonl": _write_jsonl, "parquet": _write_parquet, "spacy": _write_spacy}
-    _write_atomic(final, lambda tmp: writers[output_format](result.documents, tmp))
+    _write_atomic(final, lambda tmp: writers[output_format](result, tmp))
+    stats = {**result.stats(), "digest": shard_digest(final)}
+    _write_atomic(stats_path(output, result.index),
+                  lambda tmp: tmp.write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8"))
     return final
+
+
+def shard_digest(path: Path) -> str:
+    """SHA-256 of a shard: a file's bytes, or a folder's relative file names and bytes in sorted order."""
+    digest = hashlib.sha256()
+    if path.is_dir():
+        for file in sorted(p for p in path.rglob("*") if p.is_file()):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8", "surrogateescape") + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+    else:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def read_stats(output: Path, index: int) -> Optional[Dict[str, Any]]:
+    """Shard ``index``'s stats, or ``None`` when they are missing or unreadable."""
+    try:
+        stats = json.loads(stats_path(output, index).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return stats if isinstance(stats, dict) else None
+
+
+def shard_done(output: Path, output_format: str, index: int) -> bool:
+    """Whether shard ``index`` is complete: data and stats exist and the data's digest is the recorded one."""
+    stats, data = read_stats(output, index), shard_path(output, output_format, index)
+    return stats is not None and data.exists() and stats.get("digest") == shard_digest(data)
 
 
 def _write_atomic(final: Path, write) -> None:
     tmp = final.with_name(f".tmp-{os.getpid()}-{final.name}")
-    if tmp.is_dir():
-        shutil.rmtree(tmp)
-    write(tmp)
-    if final.is_dir():
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    _remove(tmp)
+    try:
+        write(tmp)
+        if final.is_dir():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        _remove(tmp)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
+
+
+def input_identity(plan: InputPlan) -> Dict[str, Any]:
+    """What identifies the input of a job: its size, modification time and a hash of its shard plan."""
+    root = Path(plan.path)
+    files = [root / name for shard in plan.locators for name in shard] if plan.kind == "txt" else [root]
+    stats = [file.stat() for file in files if file.exists()]
+    plan_text = json.dumps([plan.kind, plan.locators, plan.id_field, plan.text_field, plan.max_chars])
+    return {"size": sum(stat.st_size for stat in stats), "mtime_ns": max((s.st_mtime_ns for s in stats), default=0),
+            "plan_sha256": hashlib.sha256(plan_text.encode("utf-8", "surrogateescape")).hexdigest()}
 
 
 def entity_records(document: AnnotatedDocument) -> List[Dict[str, Any]]:
@@ -275,35 +326,47 @@ def entity_records(document: AnnotatedDocument) -> List[Dict[str, Any]]:
             for start, end, label, score in document.entities]
 
 
-def _write_jsonl(documents: Sequence[AnnotatedDocument], path: Path) -> None:
+def _write_jsonl(result: ShardResult, path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
-        for document in documents:
+        for document in result.documents:
             out.write(json.dumps({"id": document.id, "entities": entity_records(document)}, ensure_ascii=False) + "\n")
 
 
-def _write_brat(documents: Sequence[AnnotatedDocument], folder: Path) -> None:
+def _write_brat(result: ShardResult, folder: Path) -> None:
+    """One ``.txt``/``.ann`` pair per document, named by :class:`~.names.UniqueNames` (renames go into
+    ``result.renamed``; a document that cannot be written moves to ``result.skipped``)."""
     from .brat import write_brat_document
+    from .names import UniqueNames
 
     folder.mkdir(parents=True)
-    for document in documents:
+    names, written = UniqueNames(), []
+    for position, document in enumerate(result.documents):
+        name, why = names.name(document.id, f"doc-{result.index:05d}-{position:05d}")
+        if why:
+            result.renamed.append({"id": document.id, "name": name, "problem": why})
         entities = [(f"T{number}", label, [(start, end)])
                     for number, (start, end, label, _) in enumerate(document.entities, start=1)]
-        write_brat_document(folder, document.id, document.text, entities)
+        try:
+            write_brat_document(folder, name, document.text, entities)
+            written.append(document)
+        except OSError as err:
+            result.skipped.append({"id": document.id, "problem": f"could not be written as {name!r}: {err}"})
+    result.documents = written
 
 
-def _write_parquet(documents: Sequence[AnnotatedDocument], path: Path) -> None:
+def _write_parquet(result: ShardResult, path: Path) -> None:
     import pyarrow
 
-    rows = [{"id": document.id, **record} for document in documents for record in entity_records(document)]
+    rows = [{"id": document.id, **record} for document in result.documents for record in entity_records(document)]
     schema = pyarrow.schema([("id", pyarrow.string()), ("start", pyarrow.int64()), ("end", pyarrow.int64()),
                              ("label", pyarrow.string()), ("text", pyarrow.string()), ("score", pyarrow.float64())])
     _pyarrow_parquet().write_table(pyarrow.Table.from_pylist(rows, schema=schema), path)
 
 
-def _write_spacy(documents: Sequence[AnnotatedDocument], path: Path) -> None:
+def _write_spacy(result: ShardResult, path: Path) -> None:
     from spacy.tokens import DocBin
 
     merged = DocBin(store_user_data=True)
-    for document in documents:
+    for document in result.documents:
         merged.merge(DocBin(store_user_data=True).from_bytes(document.doc_bytes))
     merged.to_disk(path)

@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from .annotate import (AnnotateSettings, AnnotateSummary, annotate_shard, apply_precision, finish, progress_bar,
-                       start_job)
+from .annotate import (AnnotateSettings, AnnotateSummary, annotate_shard, apply_precision, finish, output_lock,
+                       progress_bar, start_job)
 from .annotate_io import InputPlan, read_shard, write_shard
 
 
@@ -59,7 +59,15 @@ def annotate_with_ray(pipeline: str, input_path: Path, output: Path, settings: A
         raise ValueError(f"workers must be at least 1, got {workers}")
     started = time.perf_counter()
     output = Path(output).resolve()
-    plan, pending = start_job(pipeline, Path(input_path).resolve(), output, settings)
+    with output_lock(output):
+        return _annotate_locked(ray, pipeline, Path(input_path).resolve(), output, settings, workers,
+                                gpus_per_worker, address, task_retries, started)
+
+
+def _annotate_locked(ray, pipeline: str, input_path: Path, output: Path, settings: AnnotateSettings, workers: int,
+                     gpus_per_worker: float, address: Optional[str], task_retries: int,
+                     started: float) -> AnnotateSummary:
+    plan, pending = start_job(pipeline, input_path, output, settings)
     if Path(pipeline).exists():
         pipeline = str(Path(pipeline).resolve())
     if pending:

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 Fragment = Tuple[int, int]
 
@@ -31,6 +31,8 @@ OTHER_LINE_KINDS: Dict[str, str] = {
 _T_LINE = re.compile(
     r"^(?P<id>T[^\t ]*)\t(?P<label>[^\t ]+) (?P<offsets>\d+ \d+(?:;\d+ \d+)*)(?:\t(?P<surface>.*))?$"
 )
+#: Offsets longer than this are no text position (and Python refuses to parse 4,300 digits or more).
+MAX_OFFSET_DIGITS = 15
 _OTHER_LINE = re.compile(r"^(?P<prefix>[REAMN#*])[^\t]*\t")
 
 
@@ -116,7 +118,7 @@ def decode_exact(data: bytes, file: str, problems: List[Problem]) -> str:
 
 def read_text_exact(path: Path, problems: List[Problem]) -> str:
     """Read a ``.txt`` file as BRAT counts its characters."""
-    return decode_exact(path.read_bytes(), str(path), problems)
+    return decode_exact(path.read_bytes(), _printable(path), problems)
 
 
 def _ann_lines(ann_text: str) -> Iterator[Tuple[int, str]]:
@@ -186,6 +188,11 @@ def _parse_t_line(line: str, number: int, text: str, file: str, doc: BratDocumen
             f"expected 'T<id><TAB><label> <start> <end>[;<start> <end>...]<TAB><text>', got {line[:80]!r}"))
         return
     entity_id = match.group("id")
+    if any(len(number) > MAX_OFFSET_DIGITS for number in re.split(r"[ ;]", match.group("offsets"))):
+        doc.invalid_t_lines += 1
+        doc.problems.append(Problem("offset_out_of_range", file, number,
+                                    f"{entity_id}: an offset of more than {MAX_OFFSET_DIGITS} digits"))
+        return
     fragments = _parse_offsets(match.group("offsets"))
     problem = _check_fragments(fragments, text, file, number, entity_id)
     if problem:
@@ -207,10 +214,13 @@ def read_brat_document(txt_path: Path, doc_id: str) -> BratDocument:
     problems: List[Problem] = []
     text = read_text_exact(txt_path, problems)
     ann_path = txt_path.with_suffix(".ann")
-    if ann_path.exists():
-        ann_text = decode_exact(ann_path.read_bytes(), str(ann_path), problems)
-        doc = parse_ann(ann_text, text, str(ann_path))
+    if ann_path.is_file():
+        ann_text = decode_exact(ann_path.read_bytes(), _printable(ann_path), problems)
+        doc = parse_ann(ann_text, text, _printable(ann_path))
     else:
+        if ann_path.exists():
+            problems.append(Problem("unreadable", _printable(ann_path), None,
+                                    "the .ann is not a file (a folder?); the document was read without annotations"))
         doc = BratDocument(doc_id=doc_id, text=text, has_ann=False)
     doc.doc_id = doc_id
     doc.problems[:0] = problems
@@ -226,13 +236,29 @@ def find_brat_files(folder: Path) -> Tuple[List[Tuple[Path, str]], List[Problem]
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"BRAT folder not found: {folder} (expected a folder of NAME.txt + NAME.ann files)")
-    txts = sorted(folder.rglob("*.txt"))
+    found = sorted(folder.rglob("*.txt"))
+    txts = [txt for txt in found if txt.is_file()]
     problems = [
         Problem("missing_txt", str(ann), None, "an .ann file without the .txt it annotates; it was skipped")
         for ann in sorted(folder.rglob("*.ann"))
-        if not ann.with_suffix(".txt").exists()
+        if not ann.with_suffix(".txt").is_file()
     ]
-    return [(txt, txt.relative_to(folder).with_suffix("").as_posix()) for txt in txts], problems
+    problems += [Problem("unreadable", _printable(txt), None, "named .txt but not a file (a folder?); it was skipped")
+                 for txt in found if not txt.is_file()]
+    files = []
+    for txt in txts:
+        doc_id = txt.relative_to(folder).with_suffix("").as_posix()
+        printable = _printable(doc_id)
+        if printable != doc_id:
+            problems.append(Problem("file_name", _printable(txt), None,
+                                    f"the file name is not UTF-8; its doc_id is {printable!r}"))
+        files.append((txt, printable))
+    return files, problems
+
+
+def _printable(path: Any) -> str:
+    """A path as text with the bytes of a non-UTF-8 file name shown as U+FFFD."""
+    return str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def read_brat_folder(folder: Path) -> Tuple[List[BratDocument], List[Problem]]:

@@ -142,7 +142,12 @@ def iter_brat_folder_docs(
     bar = tqdm(files, desc=f"converting {folder}", unit="doc", file=sys.stderr,
                disable=(not progress) if progress is not None else None)
     for path, doc_id in bar:
-        yield brat_document_to_doc(read_brat_document(path, doc_id), nlp, report, discontinuous, sentencizer)
+        try:
+            brat = read_brat_document(path, doc_id)
+        except OSError as err:  # permissions, a file gone since the listing, ...: this document only
+            report.problems.append(Problem("unreadable", doc_id, None, f"could not be read ({err}); it was skipped"))
+            continue
+        yield brat_document_to_doc(brat, nlp, report, discontinuous, sentencizer)
 
 
 def convert_brat_folder(

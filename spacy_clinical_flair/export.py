@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from spacy.tokens import Doc, Span
 
 from .brat import Fragment, Problem, write_brat_document
 from .docs import DOC_ID_KEY
+from .names import UniqueNames
 
 PathLike = Union[str, Path]
 BratEntityTriple = Tuple[str, str, List[Fragment]]
@@ -76,38 +77,24 @@ def doc_brat_entities(doc: Doc, spans_key: Optional[str] = None) -> List[BratEnt
     return _assign_ids(groups)
 
 
-def safe_doc_id(doc: Doc, index: int) -> Tuple[str, Optional[str]]:
-    """The Doc's id as a relative path inside the output folder, or a numbered fallback.
-
-    Returns the id and, when the stored id could not be used, why.
-    """
-    doc_id = doc.user_data.get(DOC_ID_KEY)
-    fallback = f"doc{index:05d}"
-    if not doc_id:
-        return fallback, None
-    path = PurePosixPath(str(doc_id))
-    if path.is_absolute() or ".." in path.parts or not path.parts:
-        return fallback, f"doc_id {doc_id!r} is not a relative path inside the output folder; wrote {fallback}"
-    return str(path), None
-
-
 def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Optional[str] = None) -> ExportReport:
-    """Write one ``.txt``/``.ann`` pair per Doc under ``folder``, named by ``doc.user_data["doc_id"]``."""
+    """Write one ``.txt``/``.ann`` pair per Doc under ``folder``, named by ``doc.user_data["doc_id"]``
+    (:class:`~.names.UniqueNames`: an unsafe or repeated id gets a numbered name, reported)."""
     report = ExportReport()
-    seen = set()
+    names = UniqueNames()
     for index, doc in enumerate(docs):
-        doc_id, why = safe_doc_id(doc, index)
-        if doc_id in seen:
-            why = f"doc_id {doc_id!r} occurs twice; the second was written as doc{index:05d}"
-            doc_id = f"doc{index:05d}"
+        doc_id, why = names.name(doc.user_data.get(DOC_ID_KEY), f"doc{index:05d}")
         if why:
             report.problems.append(Problem("doc_id", doc_id, None, why))
         if spans_key is not None and spans_key not in doc.spans:
             report.problems.append(Problem("missing_span_group", doc_id, None,
                                            f"the Doc has no span group {spans_key!r}: its .ann was written empty"))
-        seen.add(doc_id)
         entities = doc_brat_entities(doc, spans_key)
-        write_brat_document(Path(folder), doc_id, doc.text, entities)
+        try:
+            write_brat_document(Path(folder), doc_id, doc.text, entities)
+        except OSError as err:
+            report.problems.append(Problem("write_failed", doc_id, None, f"not written: {err}"))
+            continue
         report.documents += 1
         report.entities += len(entities)
     return report
