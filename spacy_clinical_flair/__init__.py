@@ -10,7 +10,7 @@ from .convert import ConversionReport, convert_brat_folder, iter_brat_folder_doc
 from .docs import BRAT_SPANS_KEY, DOC_ID_KEY
 from .export import export_docs_to_brat
 from .flatten import flatten_entities
-from .precision import set_precision
+from .set_precision import set_precision
 from .sentences import ClinicalSentencizer
 from .tokenizer import blank_pipeline, create_clinical_tokenizer
 from .vote import CopyEnts, VoteEnts

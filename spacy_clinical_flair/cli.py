@@ -182,7 +182,8 @@ def import_flair_command(
 ) -> None:
     """Convert one trusted Flair tagger .pt (a pickle: loading it can run code) to this package's safe format,
     safetensors + JSON, which clinical_flair_ner loads without unpickling (config 'model' = OUTPUT_DIR)."""
-    from .tagger_format import TaggerFormatError, import_flair_tagger
+    from .tagger_format import TaggerFormatError
+    from .tagger_io import import_flair_tagger
     from .tagger_io import TaggerLoadError
 
     if not pt_file.is_file():

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Literal, Tuple
 if TYPE_CHECKING:
     import torch
     from flair.models import LanguageModel
-    from spacy.language import Language
 
 Precision = Literal["fp32", "bf16"]
 PRECISIONS: Tuple[str, ...] = ("fp32", "bf16")
@@ -63,21 +62,3 @@ def lm_at_precision(lm: "LanguageModel", precision: str) -> "LanguageModel":
     clone = copy.deepcopy(lm)
     clone.to(torch.bfloat16)  # (LanguageModel.to returns None)
     return clone
-
-
-def set_precision(nlp: "Language", precision: str) -> int:
-    """Set the prediction precision of every ``clinical_flair_ner`` component and Flair vectors layer of ``nlp``
-    (a loaded pipeline). Returns how many were set."""
-    from .component import ClinicalFlairNER
-    from .layers import flair_shims
-
-    check_precision(precision)
-    count = 0
-    for _, component in nlp.components:
-        if isinstance(component, ClinicalFlairNER):
-            component.set_precision(precision)
-            count += 1
-    for shim in flair_shims(nlp):
-        shim.set_precision(precision)
-        count += 1
-    return count

@@ -11,7 +11,7 @@ drops), the embedding stack in order with each member's class and parameters (fo
 item list and flags. :func:`tagger_from_bytes` rebuilds the tagger from an allow-list of classes and
 loads the tensors with ``strict=True``.
 
-Flair's own ``.pt`` files are pickles: :func:`import_flair_tagger` converts one trusted file once.
+Flair's own ``.pt`` files are pickles: :func:`~.tagger_io.import_flair_tagger` converts one trusted file once.
 """
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def tagger_from_bytes(data: bytes, what: str = "the tagger") -> "SequenceTagger"
 
     from .lm_io import _on_cpu
     from .model_schema import DescriptionError, built_shapes, compare_shapes
-    from .tagger_io import quiet_flair
+    from .flair_logging import quiet_flair
 
     description, shapes = read_description(data, what)
     try:
@@ -246,14 +246,6 @@ def load_tagger_file(path: Union[str, Path]) -> "SequenceTagger":
         raise FileNotFoundError(f"{path} does not exist: pass a tagger saved by train-ner (its output folder or "
                                 f"its {TAGGER_FILE})")
     return tagger_from_bytes(path.read_bytes(), str(path))
-
-
-def import_flair_tagger(pt_file: Union[str, Path], output: Union[str, Path]) -> Path:
-    """Convert one trusted Flair ``.pt`` tagger (a pickle) to the safe format: ``output/model.safetensors``."""
-    from .tagger_io import read_trusted_pickle, tagger_from_state
-
-    tagger = tagger_from_state(read_trusted_pickle(Path(pt_file)), str(pt_file))
-    return save_tagger(tagger, Path(output))
 
 
 def member_file_names(count: int) -> List[str]:

@@ -7,11 +7,12 @@ read only when a user names one (with a warning), and ``import-flair`` converts 
 """
 from __future__ import annotations
 
-import contextlib
-import logging
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
+
+from .flair_logging import quiet_flair
+from .tagger_format import TAGGER_FILE, load_tagger_file, save_tagger
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
@@ -66,18 +67,6 @@ def tagger_from_state(state: Dict[str, Any], what: str) -> "SequenceTagger":
     return tagger
 
 
-@contextlib.contextmanager
-def quiet_flair():
-    """Silence Flair's INFO lines ("SequenceTagger predicts: ...") that it prints to stdout on every load."""
-    logger = logging.getLogger("flair")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
     """Raise unless the tagger predicts spans (BIO/BIOES tags), i.e. entities."""
     if not getattr(tagger, "predict_spans", False):
@@ -90,8 +79,6 @@ def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
 def load_tagger(model: str) -> "SequenceTagger":
     """Load a tagger from this package's safe format (a ``.safetensors`` file or a ``train-ner`` output
     folder), from a Flair ``.pt`` file (a pickle: warns), or from Flair's hub by name where it is reachable."""
-    from .tagger_format import TAGGER_FILE, load_tagger_file
-
     path = Path(model).expanduser()
     if path.is_dir() or path.suffix == ".safetensors":
         tagger = load_tagger_file(path)
@@ -130,3 +117,9 @@ def entity_labels(tagger: "SequenceTagger") -> Tuple[str, ...]:
             continue
         labels.add(tag[2:] if tag.startswith(SPAN_PREFIXES) else tag)
     return tuple(sorted(labels))
+
+
+def import_flair_tagger(pt_file: Union[str, Path], output: Union[str, Path]) -> Path:
+    """Convert one trusted Flair ``.pt`` tagger (a pickle) to the safe format: ``output/model.safetensors``."""
+    tagger = tagger_from_state(read_trusted_pickle(Path(pt_file)), str(pt_file))
+    return save_tagger(tagger, Path(output))

@@ -110,7 +110,10 @@ ATTACK_KEYS = ("trust_remote_code", "transformers_model_kwargs", "transformers_t
 def mutate(description: Any, rng: random.Random, payload: Path, remote: Path) -> Any:
     """One to three random edits of a JSON description: replace, delete or add a value, or swap a class."""
     description = copy.deepcopy(description)
-    values = attack_values(payload, remote)
+    pool = attack_values(payload, remote)
+
+    def pick() -> Any:  # a fresh copy: a value placed twice and then edited must not become circular
+        return copy.deepcopy(rng.choice(pool))
     for _ in range(rng.randint(1, 3)):
         paths = _paths(description)
         path = rng.choice(paths)
@@ -118,18 +121,18 @@ def mutate(description: Any, rng: random.Random, payload: Path, remote: Path) ->
         action = rng.random()
         if not path:
             if action < 0.1:
-                return rng.choice(values)
+                return pick()
             continue
         if action < 0.5:
-            target[path[-1]] = rng.choice(values)
+            target[path[-1]] = pick()
         elif action < 0.65 and isinstance(target, dict):
             del target[path[-1]]
         elif action < 0.85:
             holder = _get(description, path)
             if isinstance(holder, dict):
-                holder[rng.choice(ATTACK_KEYS)] = rng.choice(values)
+                holder[rng.choice(ATTACK_KEYS)] = pick()
             elif isinstance(holder, list):
-                holder.append(rng.choice(values))
+                holder.append(pick())
         else:
             holder = _get(description, path)
             if isinstance(holder, dict) and "class" in holder:

@@ -127,7 +127,7 @@ def onehot_embedding(train_sentences, min_freq: int, embedding_length: int = 300
     from flair.datasets import FlairDatapointDataset
     from flair.embeddings import OneHotEmbeddings
 
-    from ..tagger_io import quiet_flair
+    from ..flair_logging import quiet_flair
 
     with quiet_flair():  # Flair logs the whole vocabulary
         return OneHotEmbeddings.from_corpus(
@@ -250,7 +250,7 @@ def save_chosen_model(output: Path) -> Path:
     from flair.models import SequenceTagger
 
     from ..tagger_format import save_tagger
-    from ..tagger_io import quiet_flair
+    from ..flair_logging import quiet_flair
 
     pickles = [output / "flair" / name for name in ("best-model.pt", "final-model.pt")]
     chosen = next(path for path in pickles if path.is_file())
