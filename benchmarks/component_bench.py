@@ -69,10 +69,10 @@ def run_system(system: str, model: str, data: str, n_docs: int, batch_size: int,
     import torch
 
     torch.set_num_threads(threads)
-    from spacy_clinical_flair import precision as precisions
-    from spacy_clinical_flair.flair_data import sentence_tokens, to_flair_sentence
-    from spacy_clinical_flair.sentences import ClinicalSentencizer
-    from spacy_clinical_flair.tagger_io import load_tagger
+    from spacy_clinical_flair.ml import precision as precisions
+    from spacy_clinical_flair.models.flair_data import sentence_tokens, to_flair_sentence
+    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
+    from spacy_clinical_flair.models.tagger_io import load_tagger
 
     nlp, fresh_docs, _ = load_docs(Path(data), n_docs)
     tagger = load_tagger(tagger_file(model))
@@ -122,9 +122,9 @@ def run_stream(model: str, data: str, n_docs: int, total: int, threads: int) -> 
     import torch
 
     torch.set_num_threads(threads)
-    from spacy_clinical_flair.flair_data import sentence_tokens
-    from spacy_clinical_flair.sentences import ClinicalSentencizer
-    from spacy_clinical_flair.tagger_io import load_tagger
+    from spacy_clinical_flair.models.flair_data import sentence_tokens
+    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
+    from spacy_clinical_flair.models.tagger_io import load_tagger
 
     nlp, fresh_docs, _ = load_docs(Path(data), n_docs)
     nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "ents_policy": "replace"})

@@ -17,8 +17,8 @@ from pathlib import Path
 import spacy
 from spacy.tokens import DocBin
 
-from spacy_clinical_flair.brat import find_brat_files
-from spacy_clinical_flair.convert import convert_brat_folder
+from spacy_clinical_flair.corpus.brat import find_brat_files
+from spacy_clinical_flair.corpus.convert import convert_brat_folder
 
 
 def floor(folder: Path, nlp) -> int:

@@ -35,7 +35,7 @@ def main() -> None:
     args = parser.parse_args()
     import floret
 
-    from spacy_clinical_flair.tokenizer import blank_pipeline
+    from spacy_clinical_flair.text.tokenizer import blank_pipeline
 
     started = time.perf_counter()
     nlp = blank_pipeline("es")

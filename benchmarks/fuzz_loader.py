@@ -28,8 +28,9 @@ def main() -> None:
     import transformers.dynamic_module_utils as dynamic
     from flair.data import Sentence
 
-    from spacy_clinical_flair.flair_models import build_tagger, random_tagger
-    from spacy_clinical_flair.tagger_format import tagger_to_bytes
+    from spacy_clinical_flair.models.build import build_tagger
+    from tests.conftest import random_tagger
+    from spacy_clinical_flair.models.tagger_format import tagger_to_bytes
     from spacy_clinical_flair.training.ner import extra_embedding
     from tests.conftest import LABELS, build_tiny_transformer, sample_texts
     from tests.hostile import fuzz, pickle_payload, remote_code_folder
@@ -52,7 +53,7 @@ def main() -> None:
     outcomes = fuzz(blobs, args.cases, args.seed, payload, remote, weights={"transformer-tagger": 0.2})
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"| file | cases | loaded | refused (module error) | any other outcome |\n|---|---|---|---|---|")
+    print("| file | cases | loaded | refused (module error) | any other outcome |\n|---|---|---|---|---|")
     for name, counts in outcomes.items():
         refused = sum(v for k, v in counts.items() if k.startswith("refused"))
         other = {k: v for k, v in counts.items() if k.startswith("other")}

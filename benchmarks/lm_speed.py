@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from spacy_clinical_flair.flair_models import build_language_model, character_dictionary
+    from spacy_clinical_flair.models.build import build_language_model, character_dictionary
 
     dictionary = character_dictionary()
     print("| hidden | parameters | training characters/s | inference characters/s |\n|---|---|---|---|")

@@ -25,8 +25,8 @@ import spacy
 import torch
 from spacy.tokens import DocBin
 
-from spacy_clinical_flair.flair_models import build_language_model
-from spacy_clinical_flair.lm_io import load_language_model, save_language_model
+from spacy_clinical_flair.models.build import build_language_model
+from spacy_clinical_flair.models.lm_io import load_language_model, save_language_model
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_LMS = {True: REPO / "assets" / "lms" / "clinical-es-forward.safetensors",

@@ -26,9 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     from flair.models import SequenceTagger
 
-    from spacy_clinical_flair.flair_models import build_language_model, build_tagger, character_dictionary
-    from spacy_clinical_flair.tagger_format import load_tagger_file, save_tagger
-    from spacy_clinical_flair.flair_logging import quiet_flair
+    from spacy_clinical_flair.models.build import build_language_model, build_tagger, character_dictionary
+    from spacy_clinical_flair.models.tagger_format import load_tagger_file, save_tagger
+    from spacy_clinical_flair.models.flair_logging import quiet_flair
 
     torch.manual_seed(0)
     dictionary = character_dictionary("abcdefghijklmnñopqrstuvwxyzáéíóúü" * 2)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import torch
 
-from spacy_clinical_flair.flair_data import docs_to_flair_sentences
-from spacy_clinical_flair.flair_models import build_tagger
-from spacy_clinical_flair.docs import read_docbin
-from spacy_clinical_flair.lm_io import load_language_model
+from spacy_clinical_flair.models.flair_data import docs_to_flair_sentences
+from spacy_clinical_flair.models.build import build_tagger
+from spacy_clinical_flair.corpus.docs import read_docbin
+from spacy_clinical_flair.models.lm_io import load_language_model
 from spacy_clinical_flair.training.crf_loss import fast_crf_loss
 
 CONFIGS = {  # name: (hidden_size, use_crf, mini_batch_size, tag_format, fast CRF loss)

@@ -1,9 +1,12 @@
 """Shared fixtures: a blank Spanish pipeline and a helper that writes BRAT files byte for byte."""
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import pytest
 import spacy
+
+if TYPE_CHECKING:
+    from flair.models import SequenceTagger
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "assets" / "sample"
@@ -30,8 +33,7 @@ LABELS = ["ENFERMEDAD", "FARMACO", "SINTOMA"]
 @pytest.fixture(scope="session")
 def tiny_tagger_path(tmp_path_factory) -> Path:
     """A randomly initialised forward+backward Flair tagger in the safe format (no download, ~0.2 MB)."""
-    from spacy_clinical_flair.flair_models import random_tagger
-    from spacy_clinical_flair.tagger_format import save_tagger
+    from spacy_clinical_flair.models.tagger_format import save_tagger
 
     return save_tagger(random_tagger(LABELS, seed=0), tmp_path_factory.mktemp("models") / "tiny-tagger.safetensors")
 
@@ -62,3 +64,21 @@ def build_tiny_transformer(folder: Path) -> Path:
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+def random_tagger(
+    labels: Sequence[str], lm_hidden_size: int = 32, tagger_hidden_size: int = 16, texts: Iterable[str] = (),
+    seed: int = 0,
+) -> "SequenceTagger":
+    """A randomly initialised forward+backward tagger, for tests and timing (not for accuracy)."""
+    import torch
+
+    from spacy_clinical_flair.models.build import build_language_model, build_tagger, character_dictionary
+
+    torch.manual_seed(seed)
+    dictionary = character_dictionary(texts)
+    lms = [build_language_model(dictionary, forward, hidden_size=lm_hidden_size, embedding_size=16)
+           for forward in (True, False)]
+    tagger = build_tagger(labels, lms, hidden_size=tagger_hidden_size)
+    tagger.eval()
+    return tagger

@@ -151,8 +151,8 @@ def fuzz(blobs: Dict[str, bytes], cases: int, seed: int, payload: Path, remote: 
          weights: Dict[str, float] = None) -> Dict[str, Dict[str, int]]:
     """Load ``cases`` mutated copies of the ``blobs`` (name: safetensors bytes of a tagger or an LM); return
     the outcomes per blob: "loaded", "refused: <error class>", or "other: <exception class>" (a failure)."""
-    from spacy_clinical_flair.lm_io import LMFileError, lm_from_bytes
-    from spacy_clinical_flair.tagger_format import TaggerFormatError, tagger_from_bytes
+    from spacy_clinical_flair.models.lm_io import LMFileError, lm_from_bytes
+    from spacy_clinical_flair.models.tagger_format import TaggerFormatError, tagger_from_bytes
 
     rng = random.Random(seed)
     names = sorted(blobs)

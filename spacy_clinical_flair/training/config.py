@@ -24,7 +24,7 @@ def settings_from(config: Config, section: str, cls: Type[T], other_keys: Iterab
     ``other_keys`` are keys of the section that the caller reads itself.
     """
     values = {k: v for k, v in config.get(section, {}).items() if k not in set(other_keys)}
-    known = {f.name for f in dataclasses.fields(cls)} | set(other_keys)
+    known = {f.name for f in dataclasses.fields(cls)} | set(other_keys)  # type: ignore[arg-type]
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(known))}")

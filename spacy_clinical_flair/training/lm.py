@@ -13,10 +13,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
-from ..tagger_io import looks_like_path
+from ..models.tagger_io import looks_like_path
 from .budget import BudgetExpired, time_budget
-from .contamination import (MAX_TEST_SHARE, MIN_SENTENCE_WORDS, SplitOverlap, drop_overlapping, overlap_report,
-                            require_clean)
+from .contamination import (
+    MAX_TEST_SHARE,
+    MIN_SENTENCE_WORDS,
+    SplitOverlap,
+    drop_overlapping,
+    overlap_report,
+    require_clean,
+)
 
 if TYPE_CHECKING:
     from confection import Config
@@ -84,7 +90,7 @@ class LMCorpusTooSmall(ValueError):
 
 def gather_texts(spacy_files: Sequence[Path] = (), text_dirs: Sequence[Path] = (), lang: str = "es") -> List[str]:
     """Document texts from ``.spacy`` files and every ``.txt`` file under the text folders."""
-    from ..docs import read_docbin
+    from ..corpus.docs import read_docbin
 
     texts: List[str] = []
     for path in spacy_files:
@@ -157,7 +163,7 @@ def check_corpus_fits(info: LMCorpusInfo, settings: LMSettings) -> None:
 def load_base_language_model(base: str):
     """A Flair LanguageModel from a local file (``.safetensors`` of this package or Flair's ``.pt``), or by
     Flair name (e.g. ``es-forward``) where the hub is reachable."""
-    from ..lm_io import load_language_model
+    from ..models.lm_io import load_language_model
 
     path = Path(base).expanduser()
     if path.is_file():
@@ -221,7 +227,7 @@ def _clear_previous_run(output: Path) -> None:
 
 
 def _new_or_base_model(corpus_folder: Path, is_forward: bool, settings: LMSettings, base_lm: Optional[str]):
-    from ..flair_models import build_language_model, character_dictionary
+    from ..models.build import build_language_model, character_dictionary
 
     if not base_lm:
         dictionary = character_dictionary(_corpus_texts(corpus_folder), min_count=settings.min_char_count)
@@ -388,8 +394,8 @@ def train_lm_pair(config: "Config", output: Path, bases: Optional[Dict[str, Opti
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
-    logs = {direction: output / f"train-lm-{direction}.log" for direction in DIRECTIONS}
-    processes = {direction: context.Process(
+    logs: Dict[str, Path] = {direction: output / f"train-lm-{direction}.log" for direction in DIRECTIONS}
+    processes: Dict[str, Any] = {direction: context.Process(
         target=_train_direction_process, name=f"train-lm-{direction}",
         args=(config.to_str(), str(output / direction), direction, bases.get(direction), resume, threads,
               str(logs[direction]))) for direction in DIRECTIONS}

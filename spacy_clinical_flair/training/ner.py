@@ -1,6 +1,6 @@
 """Training the BiLSTM-CRF tagger on stacked Flair embeddings, from spaCy ``.spacy`` files.
 
-The Flair sentences are built from the spaCy Docs by :mod:`spacy_clinical_flair.flair_data`,
+The Flair sentences are built from the spaCy Docs by :mod:`spacy_clinical_flair.models.flair_data`,
 so training sees exactly the tokens the ``clinical_flair_ner`` component sees at inference.
 Flair's ``ModelTrainer`` trains (SGD, annealing on plateau, early stopping at the minimum
 learning rate) and logs the loss and dev F1 of every epoch.
@@ -103,7 +103,7 @@ def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
     from flair.embeddings import CharacterEmbeddings
 
     if spec == "char":
-        from ..flair_models import character_dictionary
+        from ..models.build import character_dictionary
 
         # a dictionary from the training text: Flair's default ("common-chars") is downloaded from its hub
         texts = (token.text for sentence in train_sentences for token in sentence)
@@ -127,7 +127,7 @@ def onehot_embedding(train_sentences, min_freq: int, embedding_length: int = 300
     from flair.datasets import FlairDatapointDataset
     from flair.embeddings import OneHotEmbeddings
 
-    from ..flair_logging import quiet_flair
+    from ..models.flair_logging import quiet_flair
 
     with quiet_flair():  # Flair logs the whole vocabulary
         return OneHotEmbeddings.from_corpus(
@@ -195,8 +195,8 @@ def train_ner(
     from flair.data import Corpus
     from flair.datasets import FlairDatapointDataset
 
-    from ..flair_data import FlairDataReport, docs_to_flair_sentences
-    from ..flair_models import build_tagger
+    from ..models.build import build_tagger
+    from ..models.flair_data import FlairDataReport, docs_to_flair_sentences
 
     if settings.optimizer not in OPTIMIZERS:
         raise ValueError(f"ner.optimizer must be one of {', '.join(OPTIMIZERS)}, not {settings.optimizer!r}")
@@ -249,8 +249,8 @@ def save_chosen_model(output: Path) -> Path:
     ``.pt`` pickles of this run are removed, so nothing in ``output`` needs unpickling later."""
     from flair.models import SequenceTagger
 
-    from ..tagger_format import save_tagger
-    from ..flair_logging import quiet_flair
+    from ..models.flair_logging import quiet_flair
+    from ..models.tagger_format import save_tagger
 
     pickles = [output / "flair" / name for name in ("best-model.pt", "final-model.pt")]
     chosen = next(path for path in pickles if path.is_file())
@@ -277,7 +277,8 @@ def _train_tagger(tagger, corpus, folder: Path, settings: NERSettings, max_epoch
             folder, learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
             max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
             min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev,
-            embeddings_storage_mode=settings.embeddings_storage_mode, save_final_model=True,
+            embeddings_storage_mode=settings.embeddings_storage_mode,  # type: ignore[arg-type]
+            save_final_model=True,
             create_file_logs=True, use_final_model_for_eval=False, plugins=[history],
             optimizer=torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.SGD)
     return history
@@ -315,7 +316,7 @@ def precompute_static_embeddings(embeddings, sentences: Sequence, batch_size: in
 
 
 def _load_lm(path: Path):
-    from ..lm_io import load_language_model
+    from ..models.lm_io import load_language_model
 
     path = Path(path)
     if not path.is_file():
@@ -337,7 +338,7 @@ def train_ner_from_config(config, output: Path, started_at: Optional[float] = No
 
     ``started_at`` (``time.perf_counter()``) is where ``ner.max_minutes`` counts from (default: now).
     """
-    from ..docs import read_docbin
+    from ..corpus.docs import read_docbin
     from .config import settings_from
     from .lm import write_result
 

@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
-from spacy.util import registry
-
 from .budget import BudgetExpired
 
 BUDGET_CALLBACK = "clinical_flair.training_budget.v1"
@@ -43,7 +41,6 @@ class TrainingBudget:
                     raise BudgetExpired(f"training budget would be spent before the evaluation after step {step}")
 
 
-@registry.callbacks(BUDGET_CALLBACK)
 def make_training_budget(max_minutes: float = 0.0, deadline: float = 0.0,
                          eval_frequency: int = 200) -> Callable[[Any, Dict[str, Any]], None]:
     """A wall-clock budget for ``spacy train``: ``deadline`` (Unix time), else ``max_minutes`` from now.

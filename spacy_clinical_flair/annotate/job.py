@@ -1,0 +1,244 @@
+"""Annotating many documents with a pipeline: shards written atomically, resumable, bad documents skipped.
+
+The input is cut into shards of ``shard_size`` consecutive documents
+(:func:`spacy_clinical_flair.annotate.shards.plan_input`, the same for every engine). Each shard is read,
+annotated and written atomically (:func:`~spacy_clinical_flair.annotate.shards.write_shard`); a re-run of the same
+job skips the shards already written, so a crash or Ctrl-C loses at most the shards in flight. The ``local``
+engine annotates the shards one after the other in this process (``nlp.pipe``, ``n_process`` workers); the
+``ray`` engine (:mod:`spacy_clinical_flair.annotate.ray_engine`) hands the pending shards to a pool of Ray actors,
+each holding one loaded pipeline and writing the shards it annotates. ``OUTPUT/annotate.json`` records the job
+(input, format, shard size, ...) so that a resumed run cannot mix two jobs' shards, and
+``OUTPUT/summary.json`` the totals: documents, entities per label, skipped documents with their reasons.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+from .shards import (
+    SHARD_NAMES,
+    AnnotatedDocument,
+    InputDocument,
+    ShardResult,
+    input_identity,
+    plan_input,
+    read_shard,
+    read_stats,
+    shard_done,
+    write_shard,
+)
+
+MANIFEST = "annotate.json"
+SUMMARY = "summary.json"
+LOCK = ".annotate.lock"
+
+
+class OutputInUse(RuntimeError):
+    """Another annotate job holds the output folder's lock."""
+
+
+@dataclass
+class AnnotateSettings:
+    """How to read, annotate and write; the first five fields define the job (see :data:`MANIFEST`)."""
+
+    output_format: str = "jsonl"
+    shard_size: int = 1000
+    id_field: str = "id"
+    text_field: str = "text"
+    max_chars: int = 1_000_000
+    batch_size: int = 64
+    n_process: int = 1
+    resume: bool = True
+    progress: bool = True
+    #: prediction precision set on the loaded pipeline ("fp32"/"bf16"); None keeps the pipeline's own
+    precision: Optional[str] = None
+
+    def job(self, pipeline: str, input_path: Path, identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """What defines the job: pipeline, input and its identity (:func:`annotate_io.input_identity`), settings."""
+        return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
+                "shard_size": self.shard_size, "id_field": self.id_field, "text_field": self.text_field,
+                "max_chars": self.max_chars, "input_identity": identity}
+
+
+@dataclass
+class AnnotateSummary:
+    """Totals over every shard of the job (including shards written by an earlier, interrupted run)."""
+
+    documents: int = 0
+    entities: int = 0
+    labels: Dict[str, int] = field(default_factory=dict)
+    skipped: List[Dict[str, str]] = field(default_factory=list)
+    renamed: List[Dict[str, str]] = field(default_factory=list)
+    shards: int = 0
+    shards_reused: int = 0
+    seconds: float = 0.0
+
+    def lines(self) -> List[str]:
+        lines = [f"documents annotated {self.documents} | entities {self.entities} | skipped {len(self.skipped)} | "
+                 f"shards {self.shards} ({self.shards_reused} from an earlier run) | {self.seconds:.0f} s"]
+        lines += [f"  {label:<30} {count}" for label, count in sorted(self.labels.items(), key=lambda x: -x[1])]
+        lines += [f"  skipped {item['id']}: {item['problem']}" for item in self.skipped]
+        lines += [f"  renamed: {item['problem']}" for item in self.renamed]
+        return lines
+
+
+def apply_precision(nlp, settings: AnnotateSettings) -> None:
+    """Set ``settings.precision`` on the pipeline's Flair parts (nothing when it is None)."""
+    if settings.precision is not None:
+        from ..pipeline.precision import set_precision
+
+        set_precision(nlp, settings.precision)
+
+
+def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
+             settings: AnnotateSettings = AnnotateSettings()) -> AnnotateSummary:
+    """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine)."""
+    started = time.perf_counter()
+    with output_lock(Path(output)):
+        plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
+        apply_precision(nlp, settings)
+        with progress_bar(plan.documents(), settings.progress) as bar:
+            for index in range(plan.shards):
+                shard = read_shard(plan, index) if index in pending else None
+                if shard is not None:
+                    write_shard(annotate_shard(nlp, index, shard, settings), Path(output), settings.output_format)
+                bar.update(len(shard) if shard is not None else plan.shard_documents(index))
+        return finish(Path(output), plan.shards, plan.shards - len(pending), started)
+
+
+@contextlib.contextmanager
+def output_lock(output: Path) -> Iterator[None]:
+    """Hold ``output/.annotate.lock`` (an exclusive ``flock``) for the job: a second job on the same folder is
+    refused with :class:`OutputInUse` instead of writing beside the first. The OS releases it if we die."""
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / LOCK, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise OutputInUse(f"{output} is in use by another annotate job ({holder}); wait for it to finish or "
+                              "use another output folder") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def start_job(pipeline_name: str, input_path: Path, output: Path, settings: AnnotateSettings):
+    """Check the settings, plan the input's shards, prepare ``output``; the plan and the shards still to do
+    (those not complete: :func:`annotate_io.shard_done`). Call it inside :func:`output_lock`."""
+    if settings.output_format not in SHARD_NAMES:
+        raise ValueError(f"unknown output format {settings.output_format!r}: use one of {', '.join(SHARD_NAMES)}")
+    if settings.shard_size < 1:
+        raise ValueError(f"shard_size must be at least 1, got {settings.shard_size}")
+    plan = plan_input(Path(input_path), settings.shard_size, settings.id_field, settings.text_field, settings.max_chars)
+    prepare_output(output, settings.job(pipeline_name, input_path, input_identity(plan)), settings.resume)
+    pending = {i for i in range(plan.shards) if not shard_done(output, settings.output_format, i)}
+    return plan, pending
+
+
+def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
+    """Create ``output`` and record the job. Resuming is refused, with what to do, when the folder holds
+    another job's shards, shards of a changed input, or shards without a manifest."""
+    manifest = output / MANIFEST
+    leftovers = [*output.glob("shard-*"), *output.glob(".tmp-*")] if output.is_dir() else []
+    if resume and manifest.is_file():
+        try:
+            earlier = json.loads(manifest.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            earlier = {}
+        differs = sorted(key for key in job if not isinstance(earlier, dict) or earlier.get(key) != job[key])
+        if differs == ["input_identity"]:
+            raise ValueError(f"the input changed since the shards in {output} were written (its size, modification "
+                             "time or documents differ): resuming would lose or repeat documents. Use --no-resume "
+                             "to annotate it afresh there (the old shards are removed), or another output folder")
+        if differs:
+            raise ValueError(f"{output} holds shards of another annotate job (it differs in {', '.join(differs)}); "
+                             "use another output folder, or --no-resume to start this one afresh there")
+    elif resume and any(p.name.startswith("shard-") for p in leftovers):
+        raise ValueError(f"{output} holds shards but no {MANIFEST}, so nothing says which job wrote them; use "
+                         "--no-resume to remove them and start afresh, or another output folder")
+    if not resume:
+        for path in [*leftovers, output / SUMMARY]:
+            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+    output.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(json.dumps(job, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
+    """Annotate one shard's documents; a document the pipeline fails on is skipped with the error."""
+    result = ShardResult(index, skipped=[{"id": d.id, "problem": d.problem} for d in shard if d.problem])
+    good = [document for document in shard if document.problem is None]
+    with_doc = settings.output_format == "spacy"
+    try:
+        docs = list(nlp.pipe((d.text for d in good), batch_size=settings.batch_size, n_process=settings.n_process))
+    except Exception:  # find the document(s) at fault one by one; the others are annotated as usual
+        docs = []
+        for document in good:
+            try:
+                docs.append(nlp(document.text))
+            except Exception as err:
+                docs.append(None)
+                result.skipped.append({"id": document.id, "problem": f"the pipeline failed: {type(err).__name__}: {err}"})
+    for document, doc in zip(good, docs):
+        if doc is None:
+            continue
+        try:
+            result.documents.append(annotated_document(document.id, doc, with_doc))
+        except Exception as err:  # e.g. a Doc that cannot be serialised: this document only
+            result.skipped.append({"id": document.id, "problem": f"could not be stored: {type(err).__name__}: {err}"})
+    return result
+
+
+def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
+    """A Doc's entities (offsets, label, the component's score where there is one), and the Doc if asked."""
+    from spacy.tokens import DocBin, Span
+
+    from ..corpus.docs import DOC_ID_KEY
+
+    scored = Span.has_extension("clinical_flair_score")
+    entities = [[ent.start_char, ent.end_char, ent.label_, ent._.clinical_flair_score if scored else None]
+                for ent in doc.ents]
+    doc_bytes = None
+    if with_doc:
+        doc.user_data[DOC_ID_KEY] = doc_id
+        doc_bytes = DocBin(store_user_data=True, docs=[doc]).to_bytes()
+    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes)
+
+
+def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSummary:
+    """Add up every shard's stats and write ``summary.json``."""
+    summary = AnnotateSummary(shards=shards, shards_reused=reused)
+    for index in range(shards):
+        stats = read_stats(output, index)
+        if stats is None:
+            raise RuntimeError(f"shard {index} of {output} has no readable stats; run the job again to redo it")
+        summary.documents += stats["documents"]
+        summary.entities += stats["entities"]
+        summary.skipped.extend(stats["skipped"])
+        summary.renamed.extend(stats.get("renamed", []))
+        for label, count in stats["labels"].items():
+            summary.labels[label] = summary.labels.get(label, 0) + count
+    summary.seconds = time.perf_counter() - started
+    (output / SUMMARY).write_text(json.dumps(asdict(summary), indent=2, ensure_ascii=False), encoding="utf-8")
+    return summary
+
+
+def progress_bar(total: Optional[int], enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc="annotating", unit="doc", file=sys.stderr, disable=not enabled,
+                dynamic_ncols=True)

@@ -1,0 +1,346 @@
+"""Flair's contextual string embeddings as a thinc layer, so that ``spacy train`` can put spaCy's own
+``ner`` (or ``spancat``, or any component with a ``tok2vec``) on top of frozen character LMs.
+
+Registered architectures:
+
+* ``clinical_flair.FlairVectors.v1``: ``List[Doc] -> List[Floats2d]``, one row per spaCy token (whitespace
+  tokens: zeros), the forward and backward LM states side by side, computed as Flair's
+  ``FlairEmbeddings`` computes them (:mod:`spacy_clinical_flair.ml.lm_vectors`). The LMs are frozen: no
+  gradient reaches them and the optimizer never sees them. Vectors computed while training are kept
+  (up to ``cache_mb``) and reused in every later epoch.
+* ``clinical_flair.FlairEmbed.v1``: an ``embed`` layer for ``spacy.Tok2Vec.v2``: the Flair vectors (with
+  their own dropout) concatenated with spaCy's hash embeddings (``features``, e.g. ``spacy.MultiHashEmbed.v2``),
+  mixed down to ``width`` by a Maxout layer.
+
+The LMs are read from their files by ``initialize()`` only; afterwards they live inside the pipeline
+(as safetensors + JSON, :mod:`spacy_clinical_flair.models.lm_io`), so ``spacy.load`` of a saved pipeline needs
+no LM file and unpickles nothing.
+
+The callback ``clinical_flair.precompute_vectors.v1`` (``[initialize.after_init]``) fills the cache for
+the training and development corpora in length-sorted batches before the first epoch.
+"""
+from __future__ import annotations
+
+import copy
+import time
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+
+import numpy
+import srsly
+from spacy.tokens import Doc
+from thinc.api import LayerNorm, Linear, Model, chain, concatenate, glorot_uniform_init, with_array, zero_init
+from thinc.layers import maxout as thinc_maxout
+from thinc.shims import Shim
+from thinc.types import Floats2d
+from thinc.util import partial
+
+from ..models.lm_io import LMFileError, lm_from_bytes, lm_to_bytes, load_language_model
+from .lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
+from .pipeline_models import pipeline_nodes
+from .precision import check_precision, effective_precision, lm_at_precision
+
+if TYPE_CHECKING:
+    from flair.models import LanguageModel
+    from spacy.language import Language
+
+VECTORS_NAME = "flair_vectors"
+EMBED_NAME = "flair_embed"
+DROPOUT_NAME = "flair_dropout"
+
+
+class FlairLMShim(Shim):
+    """Holds the frozen LMs (in ``lms``) and the vector cache of one ``FlairVectors`` layer.
+
+    Serialised as msgpack of safetensors blobs (one per LM, JSON config in its header). The cache is
+    never serialised.
+    """
+
+    def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32") -> None:
+        super().__init__(None, config={"settings": settings, "cache_mb": cache_mb})
+        self.settings = settings
+        self.cache = VectorCache(cache_mb)
+        #: store every computed vector (training); off at inference, where each document comes once
+        self.caching = False
+        #: precision of prediction (training always runs fp32): see :mod:`spacy_clinical_flair.ml.precision`
+        self.precision = check_precision(precision)
+        self._prediction_lms: Optional[List["LanguageModel"]] = None
+
+    @property
+    def lms(self) -> List["LanguageModel"]:
+        return self._model or []
+
+    def set_lms(self, lms: Sequence["LanguageModel"]) -> None:
+        import torch
+
+        for lm in lms:
+            lm.eval()
+            for parameter in lm.parameters():
+                parameter.requires_grad_(False)
+        self._model = list(lms)
+        self.cache.clear()
+        self._device: Optional[torch.device] = None
+        self._prediction_lms = None
+
+    def set_precision(self, precision: str) -> None:
+        """Compute vectors outside training at ``precision`` ("fp32" or "bf16") from now on."""
+        self.precision = check_precision(precision)
+        self._prediction_lms = None
+
+    def prediction_lms(self) -> List["LanguageModel"]:
+        """The LMs that compute vectors outside training: ``lms``, or their copies at ``precision``."""
+        if self.precision == "fp32":
+            return self.lms
+        if self._prediction_lms is None:
+            effective = effective_precision(self.precision, self._device, "the Flair vectors layer")
+            self._prediction_lms = [lm_at_precision(lm, effective) for lm in self.lms]
+        return self._prediction_lms
+
+    @property
+    def width(self) -> int:
+        return sum(lm.nout or lm.hidden_size for lm in self.lms)
+
+    def vectors(self, docs: Sequence[Doc], store: bool) -> List[numpy.ndarray]:
+        """Each Doc's vectors, from the cache where present; new ones are cached when ``store``."""
+        self._move_to_thinc_device()
+        keys = [doc_key(doc) for doc in docs] if (store or len(self.cache)) else [b""] * len(docs)
+        found: List[Optional[numpy.ndarray]] = [self.cache.get(key) if key else None for key in keys]
+        missing = [i for i, vectors in enumerate(found) if vectors is None]
+        if missing:
+            lms = self.lms if store else self.prediction_lms()
+            computed = doc_vectors(lms, [docs[i] for i in missing], self.settings)
+            for i, vectors in zip(missing, computed):
+                found[i] = vectors
+                if store:
+                    self.cache.put(keys[i], vectors)
+        return found  # type: ignore[return-value]
+
+    def precompute(self, docs: Sequence[Doc], group_docs: int = 200,
+                   progress: Optional[Callable[[int], None]] = None) -> int:
+        """Compute and cache the vectors of ``docs``, shortest first; stops when the cache is full.
+
+        Returns how many documents are cached. ``progress`` is called with each group's size.
+        """
+        self._move_to_thinc_device()
+        todo: Dict[bytes, Doc] = {}
+        for doc in docs:
+            key = doc_key(doc)
+            if key not in self.cache.entries:
+                todo[key] = doc
+        ordered = sorted(todo.items(), key=lambda item: len(item[1].text))
+        for start in range(0, len(ordered), group_docs):
+            group = ordered[start:start + group_docs]
+            for (key, _), vectors in zip(group, doc_vectors(self.lms, [doc for _, doc in group], self.settings)):
+                if not self.cache.put(key, vectors):
+                    return len(self.cache)
+            if progress:
+                progress(len(group))
+        return len(self.cache)
+
+    def _move_to_thinc_device(self) -> None:
+        """Run the LMs where thinc runs (the GPU after ``spacy.require_gpu()``, else the CPU)."""
+        from thinc.api import get_torch_default_device
+
+        device = get_torch_default_device()
+        if getattr(self, "_device", None) != device:
+            for lm in self.lms:
+                lm.to(device)
+            self._device = device
+            self._prediction_lms = None
+
+    # thinc's Shim interface: the LMs are frozen, so there is nothing to update
+    def __call__(self, inputs, is_train: bool):
+        raise NotImplementedError("FlairLMShim is called through FlairVectors, not directly")
+
+    def finish_update(self, optimizer) -> None:
+        return None
+
+    def to_device(self, device_type: str, device_id: int) -> None:
+        self._device = None  # re-resolved from thinc's current ops at the next call
+
+    def copy(self) -> "FlairLMShim":
+        duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024, self.precision)
+        duplicate.set_lms([copy.deepcopy(lm) for lm in self.lms])
+        return duplicate
+
+    def to_bytes(self) -> bytes:
+        if not self.lms:
+            raise ValueError("the Flair vectors layer has no language models to save: initialize the pipeline "
+                             "(nlp.initialize() or spacy train) before saving it")
+        return srsly.msgpack_dumps({"lms": [lm_to_bytes(lm) for lm in self.lms]})
+
+    def from_bytes(self, data: bytes) -> "FlairLMShim":
+        what = "the pipeline's Flair vectors layer"
+        try:
+            blobs = srsly.msgpack_loads(data)["lms"]
+        except Exception as err:  # msgpack raises its own types on malformed input
+            raise LMFileError(f"{what} could not be read ({type(err).__name__}: {err}); save it again") from None
+        if not isinstance(blobs, list) or not 1 <= len(blobs) <= 8 or not all(isinstance(b, bytes) for b in blobs):
+            raise LMFileError(f"{what} does not hold 1 to 8 language models; save it again")
+        self.set_lms([lm_from_bytes(blob, has_decoder=False, what=f"{what}, LM {i}") for i, blob in enumerate(blobs)])
+        return self
+
+
+def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
+    shim = cast(FlairLMShim, model.shims[0])
+    if not shim.lms:
+        raise ValueError("the Flair vectors layer has no language models: call nlp.initialize() (spacy train "
+                         "does) with lm_forward/lm_backward set, or load a saved pipeline")
+    vectors = shim.vectors(docs, store=is_train or shim.caching)
+    outputs = [model.ops.asarray2f(array) for array in vectors]  # type: ignore[arg-type]
+
+    def backprop(d_outputs: List[Floats2d]) -> List:
+        return []  # frozen LMs: no gradient, and Docs take none
+
+    return outputs, backprop
+
+
+def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
+    shim = cast(FlairLMShim, model.shims[0])
+    if not shim.lms:
+        paths = [path for path in model.attrs["lm_paths"] if path]
+        if not paths:
+            raise ValueError("clinical_flair.FlairVectors.v1 has no language model: set lm_forward and/or "
+                             "lm_backward to LM files (.safetensors or Flair .pt), e.g. assets/lms/")
+        shim.set_lms([load_language_model(path, has_decoder=False) for path in paths])
+    model.set_dim("nO", shim.width)
+
+
+def FlairVectors(
+    lm_forward: Optional[str], lm_backward: Optional[str], context: Context = "document", tokenized: bool = False,
+    with_whitespace: bool = False, cache_mb: float = 4096, batch_chars: int = 100_000, precision: str = "fp32",
+) -> Model[List[Doc], List[Floats2d]]:
+    """Frozen forward/backward character-LM vectors for every token (see the module docstring).
+
+    ``lm_forward``/``lm_backward``: LM files, read by ``initialize()`` only (``null`` leaves one out).
+    ``context``: one LM pass per ``"document"`` or per ``"sentence"``; ``tokenized``/``with_whitespace``:
+    Flair's options of those names; ``cache_mb``: the most memory kept for vectors computed in training;
+    ``precision``: "fp32", or "bf16" for prediction where the hardware has it (training stays fp32; see
+    :mod:`spacy_clinical_flair.ml.precision`, whose ``set_precision`` changes it on a loaded pipeline).
+    """
+    if context not in ("document", "sentence"):
+        raise ValueError(f"context must be 'document' or 'sentence', not {context!r}")
+    settings = VectorSettings(context=context, tokenized=tokenized, with_whitespace=with_whitespace,
+                              batch_chars=batch_chars)
+    return Model(VECTORS_NAME, _forward, init=_init, dims={"nO": None},
+                 attrs={"lm_paths": [lm_forward or "", lm_backward or ""]},
+                 shims=[FlairLMShim(settings, cache_mb, precision)])
+
+
+def _dropout_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    rate = model.attrs["flair_dropout_rate"]
+    if not is_train or rate <= 0:
+        return X, lambda dY: dY
+    mask = model.ops.get_dropout_mask(X.shape, rate)
+    return X * mask, lambda dY: dY * mask
+
+
+def FlairDropout(rate: float) -> Model[Floats2d, Floats2d]:
+    """Dropout on the LM vectors with a rate of its own (spaCy's ``[training] dropout`` sets only ``dropout_rate``)."""
+    return Model(DROPOUT_NAME, _dropout_forward, attrs={"flair_dropout_rate": rate})
+
+
+def _mix_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:
+    """thinc's Maxout forward; its backprop returns the input gradient of the first ``trainable_columns``
+    columns only (zeros for the rest): the columns after them are the frozen LM vectors, whose gradient
+    nobody reads, and computing it was a third of the mixing layer's cost."""
+    nO, nP, nI = model.get_dim("nO"), model.get_dim("nP"), model.get_dim("nI")
+    W = model.ops.reshape2f(model.get_param("W"), nO * nP, nI)
+    Y = model.ops.gemm(X, W, trans2=True)
+    Y += model.ops.reshape1f(model.get_param("b"), nO * nP)
+    best, which = model.ops.maxout(model.ops.reshape3f(Y, Y.shape[0], nO, nP))
+
+    def backprop(d_best: Floats2d) -> Floats2d:
+        dZ = model.ops.backprop_maxout(d_best, which, nP)
+        model.inc_grad("b", dZ.sum(axis=0))  # type: ignore[call-overload]
+        dY = model.ops.reshape2f(dZ, dZ.shape[0], nO * nP)
+        model.inc_grad("W", model.ops.reshape3f(model.ops.gemm(dY, X, trans1=True), nO, nP, nI))
+        trainable = min(model.attrs.get("trainable_columns", nI), nI)
+        if trainable == nI:
+            return model.ops.gemm(dY, W)
+        dX = model.ops.alloc2f(X.shape[0], nI)
+        if trainable:
+            dX[:, :trainable] = model.ops.gemm(dY, model.ops.as_contig(W[:, :trainable]))
+        return dX
+
+    return best, backprop
+
+
+def _mix_init(frozen: Optional[Model], model: Model, X: Optional[Floats2d] = None, Y=None) -> None:
+    thinc_maxout.init(glorot_uniform_init, zero_init, model, X, Y)
+    if frozen is not None:  # the last columns are the frozen layer's output (saved with the attrs)
+        model.attrs["trainable_columns"] = model.get_dim("nI") - frozen.get_dim("nO")
+
+
+def FlairMix(width: int, frozen: Optional[Model] = None) -> Model[Floats2d, Floats2d]:
+    """thinc's ``Maxout(width, nP=3, normalize=True)`` (same nodes and parameters: pipelines saved before it
+    existed load unchanged) whose backprop skips the input gradient of its last columns, the output of
+    ``frozen`` (a layer nothing trains)."""
+    maxout: Model = Model("maxout", _mix_forward, init=partial(_mix_init, frozen),
+                   dims={"nO": width, "nI": None, "nP": 3}, params={"W": None, "b": None})
+    return chain(maxout, LayerNorm(nI=width))
+
+
+def FlairEmbed(
+    width: int, vectors: Model[List[Doc], List[Floats2d]], features: Optional[Model[List[Doc], List[Floats2d]]] = None,
+    dropout: float = 0.0, projection: int = 0,
+) -> Model[List[Doc], List[Floats2d]]:
+    """An ``embed`` layer for ``spacy.Tok2Vec.v2``: Flair ``vectors`` (dropout ``dropout`` in training;
+    with ``projection`` > 0 first mapped linearly to that many dimensions, which makes each step cheaper)
+    concatenated with ``features`` (e.g. ``spacy.MultiHashEmbed.v2``; ``null``: the LM vectors alone),
+    mixed to ``width`` by Maxout (3 pieces, layer-normalised), as spaCy mixes its own embeddings.
+    The frozen LM vectors get no gradient from the mixing layer (only ``features`` and the projection do)."""
+    flair: Model = chain(vectors, with_array(FlairDropout(dropout)))
+    if projection > 0:
+        flair = chain(flair, with_array(Linear(projection)))
+    inputs = concatenate(features, flair) if features is not None else flair
+    model: Model = chain(inputs, with_array(FlairMix(width, frozen=vectors if projection <= 0 else None)))
+    model.name = EMBED_NAME
+    model.set_dim("nO", width)
+    return model
+
+
+def flair_shims(nlp: "Language") -> List[FlairLMShim]:
+    """The shims of every FlairVectors layer in the pipeline's components."""
+    shims: List[FlairLMShim] = []
+    for node in pipeline_nodes(nlp):
+        if node.name == VECTORS_NAME and node.shims and node.shims[0] not in shims:
+            shims.append(cast(FlairLMShim, node.shims[0]))
+    return shims
+
+
+def make_precompute_vectors(corpora: Sequence[str] = ("train_corpus", "dev_corpus")) -> Callable[["Language"], "Language"]:
+    """``[initialize.after_init]`` callback: compute the Flair vectors of the training and development
+    documents once, shortest first, before training, and keep caching during training.
+
+    ``corpora`` names keys of ``[training]`` that point at corpus readers (spaCy's ``train_corpus`` and
+    ``dev_corpus``). Outside ``spacy train`` (no ``[training]`` corpora) it does nothing.
+    """
+    def precompute(nlp: "Language") -> "Language":
+        from spacy.util import resolve_dot_names
+        from tqdm import tqdm
+        from wasabi import msg
+
+        shims = flair_shims(nlp)
+        if not shims:
+            return nlp
+        config = nlp.config.interpolate()
+        names = [config.get("training", {}).get(key) for key in corpora]
+        names = [name for name in names if name]
+        try:
+            readers = resolve_dot_names(config, names) if names else []
+        except Exception as err:  # e.g. spacy assemble: corpora paths not set
+            msg.warn(f"Flair vectors not precomputed: the corpora could not be read ({err})")
+            return nlp
+        docs = [example.predicted for reader in readers for example in reader(nlp)]
+        started = time.perf_counter()
+        for shim in shims:
+            shim.caching = True
+            with tqdm(total=len(docs), desc="Flair vectors", unit="doc", leave=False) as bar:
+                cached = shim.precompute(docs, progress=bar.update)
+            size = shim.cache.bytes / 1024 / 1024
+            msg.info(f"Flair vectors of {cached} of {len(docs)} documents computed and cached ({size:.0f} MB, "
+                     f"{time.perf_counter() - started:.0f} s)"
+                     + ("" if cached >= len(docs) else "; the rest will be computed as needed (raise cache_mb)"))
+        return nlp
+
+    return precompute

@@ -1,0 +1,342 @@
+"""The ``clinical_flair_ner`` pipeline component: a Flair SequenceTagger writing ``doc.ents``.
+
+* Flair sees spaCy's tokens one for one (whitespace-only tokens skipped), sentence by sentence
+  (``doc.sents`` when set, else the rule-based splitter, without writing it to the Doc), so every
+  entity's character offsets are exactly those of spaCy tokens.
+* ``pipe()`` gathers the sentences of many documents and lets Flair predict them in
+  length-sorted mini-batches, under ``torch.inference_mode`` with no embeddings kept. Flair's
+  sentence context is set per document, so nothing leaks from one document into the next.
+* The tagger is loaded by ``initialize()`` (from config ``model``) or ``from_disk()`` (from the
+  pipeline folder), never by the constructor; it is saved inside the pipeline by ``to_disk()``.
+* ``model`` may name several taggers (an ensemble): each predicts every sentence and an entity is
+  kept when ``min_votes`` of them (default: a strict majority) predicted exactly it
+  (:mod:`spacy_clinical_flair.pipeline.ensemble`).
+* Taggers made of Flair character LMs (what ``train-ner`` makes) predict through
+  :class:`spacy_clinical_flair.pipeline.fast_tagger.FastTagger`: Flair's computation without Flair's per-token
+  objects, sentences batched by characters, and ``precision`` "bf16" for the LMs where the hardware has
+  it (a warning and float32 where it has not). Other taggers use Flair's ``predict``.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Literal,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.pipeline import Pipe
+from spacy.pipeline.span_ruler import prioritize_existing_ents_filter
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.util import minibatch
+
+from ..ml.device import resolve_device
+from ..ml.precision import check_precision, effective_precision
+from ..models.flair_data import doc_sentences, predict_entities, prediction_units, predictions_by_doc
+from ..models.tagger_format import MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes
+from ..models.tagger_io import entity_labels, load_tagger
+from .ensemble import Prediction, majority, vote
+from .fast_tagger import FastTagger, fast_path_problem
+
+if TYPE_CHECKING:
+    from flair.models import SequenceTagger
+
+EntsPolicy = Literal["keep", "replace"]
+#: Doc extension holding ``{"start:end:label": score}`` for every prediction of the component.
+SCORES_EXTENSION = "clinical_flair_scores"
+#: Span extension giving the component's confidence for a span it predicted (None otherwise).
+SCORE_EXTENSION = "clinical_flair_score"
+CFG_FILE = "cfg"
+
+#: A model source in the config: one path (or hub name), or a list of them for an ensemble. (Spelt out in
+#: the signatures spaCy validates, since pydantic cannot resolve this alias there.)
+ModelSource = Union[str, List[str], None]
+
+
+def span_score(span: Span) -> Optional[float]:
+    scores = span.doc._.get(SCORES_EXTENSION) or {}
+    return scores.get(f"{span.start_char}:{span.end_char}:{span.label_}")
+
+
+
+
+class ClinicalFlairNER(Pipe):
+    """Named-entity recognition with a Flair SequenceTagger, as a spaCy pipeline component."""
+
+    def __init__(
+        self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = None, batch_size: int = 32,
+        doc_batch_size: int = 128, device: str = "auto", ents_policy: EntsPolicy = "keep", spans_key: Optional[str] = None,
+        max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, precision: str = "fp32",
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
+                           ("max_sentence_tokens", max_sentence_tokens)):
+            if value < 1:
+                raise ValueError(f"{key} must be at least 1, got {value}")
+        if min_votes < 0:
+            raise ValueError(f"min_votes must be 0 (a strict majority) or a number of models, got {min_votes}")
+        check_precision(precision)
+        self.vocab = vocab
+        self.name = name
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "model": model, "batch_size": batch_size, "doc_batch_size": doc_batch_size, "device": device,
+            "ents_policy": ents_policy, "spans_key": spans_key, "max_sentence_tokens": max_sentence_tokens,
+            "torch_threads": torch_threads, "min_votes": min_votes, "precision": precision, "labels": [],
+        }
+        self.taggers: List["SequenceTagger"] = []
+        #: per tagger, its FastTagger (None: Flair's own predict)
+        self.fast_taggers: List[Optional[FastTagger]] = []
+        self._device = None
+
+    # ------------------------------------------------------------------ the model
+
+    @property
+    def labels(self) -> Tuple[str, ...]:
+        """Entity types the tagger predicts, without BIOES prefixes."""
+        return tuple(self.cfg["labels"])
+
+    @property
+    def tagger(self) -> Optional["SequenceTagger"]:
+        """The tagger (the first one of an ensemble); None before loading."""
+        return self.taggers[0] if self.taggers else None
+
+    @property
+    def is_loaded(self) -> bool:
+        return bool(self.taggers)
+
+    def initialize(self, get_examples: Optional[Callable] = None, *, nlp: Optional[Language] = None,
+                   model: Union[str, List[str], None] = None) -> None:
+        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``train-ner`` output folder or
+        ``.safetensors`` file, a Flair ``.pt`` file (a pickle: only files you trust) or hub name, or a list.
+
+        A component that already holds a tagger (e.g. loaded from disk) keeps it when no model is named.
+        """
+        if model is None and self.taggers:
+            return
+        sources = model_sources(model if model is not None else self.cfg["model"])
+        if not sources:
+            raise ValueError(f"'{self.name}' has no tagger: set config 'model' to a tagger trained with "
+                             "train-ner (its output folder; or a list of them for an ensemble), or pass "
+                             "initialize(model=...)")
+        self.set_taggers([load_tagger(source) for source in sources])
+        self.cfg["model"] = sources[0] if len(sources) == 1 else sources
+
+    def set_tagger(self, tagger: "SequenceTagger") -> None:
+        """Use ``tagger`` (already loaded) for prediction; moves it to the configured device."""
+        self.set_taggers([tagger])
+
+    def set_taggers(self, taggers: Sequence["SequenceTagger"]) -> None:
+        """Use ``taggers`` (already loaded; several make an ensemble) for prediction, on the configured device."""
+        import torch
+
+        if not taggers:
+            raise ValueError("set_taggers needs at least one tagger")
+        min_votes = self.cfg["min_votes"]
+        if min_votes > len(taggers):
+            raise ValueError(f"min_votes is {min_votes} but there are only {len(taggers)} tagger(s); "
+                             "lower min_votes (0 means a strict majority)")
+        if len({tagger.tag_type for tagger in taggers}) > 1:
+            raise ValueError("the ensemble's taggers predict different tag types: "
+                             f"{sorted({tagger.tag_type for tagger in taggers})}")
+        if self.cfg["torch_threads"]:
+            torch.set_num_threads(self.cfg["torch_threads"])
+        self._device = resolve_device(self.cfg["device"])
+        for tagger in taggers:
+            tagger.eval()
+        self.taggers = [tagger.to(self._device) for tagger in taggers]
+        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+        self.cfg["labels"] = sorted({label for tagger in taggers for label in entity_labels(tagger)})
+        self._loaded_pid = os.getpid()
+
+    def _fast_tagger(self, tagger: "SequenceTagger") -> Optional[FastTagger]:
+        """The FastTagger for ``tagger`` at the configured precision, or None (with a warning where the
+        precision asked for cannot be had)."""
+        precision = self.cfg["precision"]
+        problem = fast_path_problem(tagger)
+        if problem:
+            if precision != "fp32":
+                warnings.warn(f"'{self.name}': precision {precision!r} applies to taggers made of Flair character "
+                              f"LMs, but {problem}; predicting in fp32 with Flair's predict", stacklevel=3)
+            return None
+        return FastTagger(tagger, effective_precision(precision, self._device, f"'{self.name}'"))
+
+    def set_precision(self, precision: str) -> None:
+        """Predict at ``precision`` from now on ("fp32" or "bf16"; see :mod:`spacy_clinical_flair.ml.precision`)."""
+        self.cfg["precision"] = check_precision(precision)
+        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+
+    def _require_taggers(self) -> List["SequenceTagger"]:
+        if not self.taggers:
+            if not model_sources(self.cfg["model"]):
+                raise ValueError(f"'{self.name}' has no tagger yet: call nlp.initialize() with config 'model' set to "
+                                 "a tagger trained with train-ner (its output folder), or load a saved pipeline")
+            self.initialize()
+        if self._pid_changed():
+            self._adopt_new_process()
+        return self.taggers
+
+    # ------------------------------------------------------------------ prediction
+
+    def __call__(self, doc: Doc) -> Doc:
+        self.set_annotations([doc], self.predict([doc]))
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], *, batch_size: Optional[int] = None) -> Iterator[Doc]:
+        """Predict documents in groups, pooling their sentences into one Flair call per group.
+
+        A group holds at most ``doc_batch_size`` documents, or ``batch_size`` when smaller (``nlp.pipe``
+        always passes its own, 1000 by default, so the config key is a cap on memory per round).
+        """
+        cap = self.cfg["doc_batch_size"]
+        for docs in minibatch(stream, size=min(batch_size, cap) if batch_size else cap):
+            self.set_annotations(docs, self.predict(docs))
+            yield from docs
+
+    def predict(self, docs: Sequence[Doc]) -> List[List[Prediction]]:
+        """Entities for each Doc as ``(start_token, end_token, label, score)``, in token order."""
+        import flair
+
+        taggers = self._require_taggers()
+        flair.device = self._device  # type: ignore[assignment]  # set with the taggers; Flair moves its batches there
+        located = doc_sentences(docs, self.cfg["max_sentence_tokens"])
+        sentences = [tokens for _, tokens in located]
+        flair_units = None
+        members = []
+        for index, (tagger, fast) in enumerate(zip(taggers, self.fast_taggers)):
+            if fast is not None:
+                members.append(predictions_by_doc(located, fast.predict(sentences, self.cfg["batch_size"]), len(docs)))
+                continue
+            if flair_units is None:
+                flair_units = prediction_units(located)
+            # each member writes its own label layer
+            members.append(predict_entities(tagger, flair_units, len(docs), self.cfg["batch_size"],
+                                            f"{tagger.tag_type}-{index}"))
+        if len(members) == 1:
+            return members[0]
+        min_votes = self.cfg["min_votes"] or majority(len(members))
+        return [vote([member[i] for member in members], min_votes) for i in range(len(docs))]
+
+    def set_annotations(self, docs: Sequence[Doc], predictions: Sequence[List[Prediction]]) -> None:
+        """Write ``doc.ents`` by the ents policy, the scores, and the span group if configured."""
+        for doc, doc_predictions in zip(docs, predictions):
+            spans = [Span(doc, start, end, label=label) for start, end, label, _ in doc_predictions]
+            scores = [score for _, _, _, score in doc_predictions]
+            if self.cfg["ents_policy"] == "replace":
+                doc.ents = spans
+            else:
+                doc.ents = prioritize_existing_ents_filter(doc.ents, spans)
+            doc._.set(SCORES_EXTENSION, {
+                f"{span.start_char}:{span.end_char}:{span.label_}": score for span, score in zip(spans, scores)})
+            if self.cfg["spans_key"]:
+                doc.spans[self.cfg["spans_key"]] = SpanGroup(
+                    doc, name=self.cfg["spans_key"], spans=spans, attrs={"scores": scores})
+
+    # ------------------------------------------------------------------ processes
+
+    _loaded_pid: Optional[int] = None
+
+    def _pid_changed(self) -> bool:
+        return self._loaded_pid is not None and self._loaded_pid != os.getpid()
+
+    def _adopt_new_process(self) -> None:
+        """In a worker of ``nlp.pipe(n_process=...)``: one torch thread per process, no oversubscription."""
+        import torch
+
+        torch.set_num_threads(self.cfg["torch_threads"] or 1)
+        self._loaded_pid = os.getpid()
+
+    # ------------------------------------------------------------------ serialisation
+
+    def to_disk(self, path, *, exclude: Iterable[str] = tuple()) -> None:
+        """Write ``cfg`` and the weights into the component's folder as safetensors + JSON (no pickle):
+        ``model.safetensors``, or ``model-0.safetensors``, ``model-1.safetensors``, ... for an ensemble."""
+        path = Path(path)
+        taggers = self._require_taggers() if "model" not in exclude else []
+        path.mkdir(parents=True, exist_ok=True)
+        serializers: Dict[str, Callable] = {CFG_FILE: lambda p: srsly.write_json(p, self.cfg)}
+        if taggers:
+            for old in [path / TAGGER_FILE, *path.glob(MEMBER_FILE.format("*"))]:
+                old.unlink(missing_ok=True)  # a smaller ensemble must not inherit members of an earlier save
+            for name, tagger in zip(member_file_names(len(taggers)), taggers):
+                serializers[name] = lambda p, tagger=tagger: p.write_bytes(tagger_to_bytes(tagger))
+        util.to_disk(path, serializers, [name for name in exclude if name != "model"])
+
+    def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
+        """Restore the tagger(s) saved by :meth:`to_disk` (the original ``model`` paths are not needed).
+
+        Only the safetensors files are read; nothing in the folder is unpickled. Runtime settings (device,
+        batch sizes, policy) come from the pipeline's ``config.cfg``, which may be overridden at load time;
+        the folder's ``cfg`` is a record of the saved state, not re-applied.
+        """
+        path = Path(path)
+        if "model" in exclude:
+            return self
+        files = saved_member_files(path)
+        if not files:
+            legacy = " It holds a model.pt (a pickle from an older version): convert it with `python -m " \
+                     "spacy_clinical_flair import-flair` and save the pipeline again." if (path / "model.pt").exists() else ""
+            raise FileNotFoundError(f"{path / TAGGER_FILE} is missing: the pipeline folder has no tagger for "
+                                    f"'{self.name}'. Save it again with nlp.to_disk() after the component was "
+                                    f"initialised.{legacy}")
+        self.set_taggers([tagger_from_bytes(file.read_bytes(), str(file)) for file in files])
+        return self
+
+    def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
+        serializers: Dict[str, Callable] = {"cfg": lambda: self.cfg}
+        if "model" not in exclude:
+            serializers["models"] = lambda: [tagger_to_bytes(tagger) for tagger in self._require_taggers()]
+        return util.to_bytes(serializers, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
+        """Restore the tagger(s) of :meth:`to_bytes` (as with from_disk, the config is not re-applied)."""
+        data = srsly.msgpack_loads(bytes_data)
+        if "model" not in exclude:
+            self.set_taggers([tagger_from_bytes(blob, f"{self.name} tagger {index}")
+                              for index, blob in enumerate(data["models"])])
+        return self
+
+
+def saved_member_files(folder: Path) -> List[Path]:
+    """The tagger files in a component folder, in member order (empty when there are none)."""
+    if (folder / TAGGER_FILE).is_file():
+        return [folder / TAGGER_FILE]
+    members: List[Path] = []
+    while (folder / MEMBER_FILE.format(len(members))).is_file():
+        members.append(folder / MEMBER_FILE.format(len(members)))
+    return members
+
+
+def model_sources(model: ModelSource) -> List[str]:
+    """The config's ``model`` as a list of sources (empty when unset)."""
+    if model is None:
+        return []
+    if isinstance(model, str):
+        return [model] if model else []
+    return [str(source) for source in model]
+
+
+def make_clinical_flair_ner(
+    nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
+    ents_policy: EntsPolicy, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
+    precision: str, scorer: Optional[Callable],
+) -> ClinicalFlairNER:
+    """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
+    return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,
+                            device=device, ents_policy=ents_policy, spans_key=spans_key,
+                            max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads,
+                            min_votes=min_votes, precision=precision, scorer=scorer)

@@ -1,0 +1,75 @@
+"""Every spaCy registration of the package in one place: factories, architectures, callbacks, the tokenizer,
+the span getter and the Doc/Span extensions (as spaCy's own ``registrations.py`` does, so that no module
+registers as a side effect of being imported and no import cycle is needed to reach a registry).
+
+``setup.cfg``'s entry points name the functions here, so spaCy finds them without importing the package;
+importing ``spacy_clinical_flair`` imports this module too. Registering twice is harmless (spaCy's registry
+overwrites an entry with the same function).
+"""
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+
+from .ml.cpu_ops import make_blas_ops
+from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
+from .pipeline.component import SCORE_EXTENSION, SCORES_EXTENSION, make_clinical_flair_ner, span_score
+from .pipeline.vote import make_copy_ents, make_vote
+from .text.sentences import make_clinical_sentencizer
+from .text.tokenizer import TOKENIZER_NAME, create_clinical_tokenizer
+from .text.windows import configure_sentence_windows
+from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
+
+__all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
+           "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_precompute_vectors",
+           "make_training_budget", "make_vote"]
+
+NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
+
+# ------------------------------------------------------------------------------------------ extensions
+if not Doc.has_extension(SCORES_EXTENSION):
+    Doc.set_extension(SCORES_EXTENSION, default=None)
+if not Span.has_extension(SCORE_EXTENSION):
+    Span.set_extension(SCORE_EXTENSION, getter=span_score)
+
+# ------------------------------------------------------------------------------------------ factories
+Language.factory(
+    "clinical_sentencizer",
+    default_config={"abbreviations": None, "split_on_newlines": True},
+)(make_clinical_sentencizer)
+Language.factory(
+    "clinical_flair_ner",
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_config={
+        "model": None,
+        "batch_size": 32,
+        "doc_batch_size": 128,
+        "device": "auto",
+        "ents_policy": "keep",
+        "spans_key": None,
+        "max_sentence_tokens": 250,
+        "torch_threads": 0,
+        "min_votes": 0,
+        "precision": "fp32",
+        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+    },
+    default_score_weights=NER_SCORE_WEIGHTS,
+)(make_clinical_flair_ner)
+Language.factory(
+    "clinical_flair_copy_ents", assigns=["doc.spans"], default_config={"spans_key": "ents", "clear_ents": False},
+)(make_copy_ents)
+Language.factory(
+    "clinical_flair_vote", assigns=["doc.ents"],
+    default_config={"spans_keys": [], "min_votes": 0, "ents_policy": "replace",
+                    "scorer": {"@scorers": "spacy.ner_scorer.v1"}},
+    default_score_weights=NER_SCORE_WEIGHTS,
+)(make_vote)
+
+# ------------------------------------------------------------------------------------------ registry functions
+registry.tokenizers(TOKENIZER_NAME)(create_clinical_tokenizer)
+registry.architectures("clinical_flair.FlairVectors.v1")(FlairVectors)
+registry.architectures("clinical_flair.FlairEmbed.v1")(FlairEmbed)
+registry.callbacks("clinical_flair.precompute_vectors.v1")(make_precompute_vectors)
+registry.callbacks("clinical_flair.blas_ops.v1")(make_blas_ops)
+registry.callbacks(BUDGET_CALLBACK)(make_training_budget)

@@ -1,0 +1,107 @@
+"""The error-analysis page: scores, and every gold and predicted entity rendered with its outcome."""
+import re
+from html.parser import HTMLParser
+
+import spacy
+from spacy.tokens import DocBin
+from typer.testing import CliRunner
+
+from spacy_clinical_flair.cli import app
+from spacy_clinical_flair.corpus.docs import DOC_ID_KEY
+from spacy_clinical_flair.evaluate.report import error_report, render_html
+
+TEXTS = ["Dolor torácico tratado con aspirina.", "Fiebre y tos; se pautó paracetamol.\nSin <alergias> & sin más."]
+# gold, by hand: (text, label)
+GOLD = [[("Dolor torácico", "SINTOMA"), ("aspirina", "FARMACO")],
+        [("Fiebre", "SINTOMA"), ("tos", "SINTOMA"), ("paracetamol", "FARMACO")]]
+# the rules below find: aspirina (correct), paracetamol (correct), "Dolor" as SINTOMA (spurious: gold is
+# "Dolor torácico", which is missed), "Fiebre" (correct), "alergias" as SINTOMA (spurious); "tos" is missed
+PATTERNS = [{"label": "FARMACO", "pattern": "aspirina"}, {"label": "FARMACO", "pattern": "paracetamol"},
+            {"label": "SINTOMA", "pattern": "Dolor"}, {"label": "SINTOMA", "pattern": "Fiebre"},
+            {"label": "SINTOMA", "pattern": "alergias"}]
+
+
+def gold_docs(nlp):
+    docs = []
+    for i, (text, gold) in enumerate(zip(TEXTS, GOLD)):
+        doc = nlp.make_doc(text)
+        spans = []
+        for surface, label in gold:
+            start = text.index(surface)
+            spans.append(doc.char_span(start, start + len(surface), label=label))
+        doc.ents = spans
+        doc.user_data[DOC_ID_KEY] = f"case-{i + 1}"
+        docs.append(doc)
+    return docs
+
+
+def ruler_pipeline():
+    nlp = spacy.blank("es")
+    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+    return nlp
+
+
+class Marks(HTMLParser):
+    """Collects (view, entity text, label text) of every displaCy <mark> on the page."""
+
+    def __init__(self):
+        super().__init__()
+        self.view, self.marks, self.stack = None, [], []
+
+    def handle_starttag(self, tag, attrs):
+        classes = dict(attrs).get("class", "") or ""
+        if tag == "div" and classes in ("gold", "predicted"):
+            self.view = classes
+        if tag == "mark":
+            self.stack.append(["", ""])
+        elif tag == "span" and self.stack:
+            self.stack[-1].append("label")
+
+    def handle_data(self, data):
+        if self.stack:
+            slot = 1 if len(self.stack[-1]) > 2 else 0
+            self.stack[-1][slot] += data
+
+    def handle_endtag(self, tag):
+        if tag == "mark":
+            text, label, *_ = self.stack.pop()
+            self.marks.append((self.view, text.strip(), label.strip()))
+
+
+def test_report_marks_every_entity_with_its_outcome():
+    nlp = ruler_pipeline()
+    report = error_report(nlp, gold_docs(nlp))
+    # by hand: 3 correct (aspirina, Fiebre, paracetamol), 2 missed (Dolor torácico, tos), 2 spurious (Dolor, alergias)
+    assert report.scores["ents_p"] == 3 / 5 and report.scores["ents_r"] == 3 / 5
+    parser = Marks()
+    parser.feed(render_html(report))
+    assert sorted(m for m in parser.marks if m[0] == "gold") == sorted([
+        ("gold", "Dolor torácico", "SINTOMA · missed"), ("gold", "aspirina", "FARMACO"),
+        ("gold", "Fiebre", "SINTOMA"), ("gold", "tos", "SINTOMA · missed"), ("gold", "paracetamol", "FARMACO")])
+    assert sorted(m for m in parser.marks if m[0] == "predicted") == sorted([
+        ("predicted", "Dolor", "SINTOMA · spurious"), ("predicted", "aspirina", "FARMACO"),
+        ("predicted", "Fiebre", "SINTOMA"), ("predicted", "paracetamol", "FARMACO"),
+        ("predicted", "alergias", "SINTOMA · spurious")])
+
+
+def test_report_page_escapes_text_and_lists_labels_and_documents():
+    nlp = ruler_pipeline()
+    page = render_html(error_report(nlp, gold_docs(nlp)))
+    assert "&lt;" in page and "<alergias>" not in page  # the note's own '<' is text, not markup
+    assert "case-1" in page and "case-2" in page
+    for label in ("FARMACO", "SINTOMA"):
+        assert re.search(rf"<td>{label}</td>(<td>[0-9.]+</td>){{3}}", page)
+
+
+def test_report_command_writes_the_page(tmp_path):
+    nlp = ruler_pipeline()
+    nlp.to_disk(tmp_path / "pipeline")
+    DocBin(docs=gold_docs(nlp), store_user_data=True).to_disk(tmp_path / "gold.spacy")
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "pipeline"), str(tmp_path / "gold.spacy"),
+                                      str(tmp_path / "report.html")])
+    assert result.exit_code == 0, result.output
+    assert "F1 0.6000" in result.output
+    assert (tmp_path / "report.html").read_text(encoding="utf-8").count("<section") == 2
+    missing = CliRunner().invoke(app, ["report", str(tmp_path / "nothing"), str(tmp_path / "gold.spacy"),
+                                       str(tmp_path / "r.html")])
+    assert missing.exit_code == 1 and "could not load the pipeline" in missing.output
