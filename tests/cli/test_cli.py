@@ -81,7 +81,7 @@ def test_a_choice_outside_the_options_is_a_usage_error(args, option, tmp_path, m
 
 
 def test_cli_choices_are_the_librarys():
-    from spacy_clinical_flair.cli import Discontinuous, TokenizerChoice
+    from spacy_clinical_flair.cli.common import Discontinuous, TokenizerChoice
     from spacy_clinical_flair.corpus.flatten import DISCONTINUOUS_POLICIES
     from spacy_clinical_flair.text.tokenizer import TOKENIZERS
 

@@ -228,7 +228,7 @@ def test_unknown_precision_is_a_clear_error():
 
 def test_set_precision_on_a_loaded_pipeline(monkeypatch, tiny_tagger_path):
     from spacy_clinical_flair import set_precision
-    from spacy_clinical_flair.cli import PrecisionChoice
+    from spacy_clinical_flair.cli.common import PrecisionChoice
     from spacy_clinical_flair.ml.precision import PRECISIONS
 
     assert tuple(choice.value for choice in PrecisionChoice) == PRECISIONS
