@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import shutil
 import sys
@@ -23,6 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence
 
+import srsly
+
+from ..pipeline.component import SCORE_EXTENSION
 from .shards import (
     SHARD_NAMES,
     AnnotatedDocument,
@@ -157,7 +159,7 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
     leftovers = [*output.glob("shard-*"), *output.glob(".tmp-*")] if output.is_dir() else []
     if resume and manifest.is_file():
         try:
-            earlier = json.loads(manifest.read_text(encoding="utf-8"))
+            earlier = srsly.read_json(manifest)
         except (OSError, ValueError):
             earlier = {}
         differs = sorted(key for key in job if not isinstance(earlier, dict) or earlier.get(key) != job[key])
@@ -175,7 +177,7 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
         for path in [*leftovers, output / SUMMARY]:
             shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
     output.mkdir(parents=True, exist_ok=True)
-    manifest.write_text(json.dumps(job, indent=2, ensure_ascii=False), encoding="utf-8")
+    srsly.write_json(manifest, job)
 
 
 def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
@@ -209,8 +211,8 @@ def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
 
     from ..corpus.docs import DOC_ID_KEY
 
-    scored = Span.has_extension("clinical_flair_score")
-    entities = [[ent.start_char, ent.end_char, ent.label_, ent._.clinical_flair_score if scored else None]
+    scored = Span.has_extension(SCORE_EXTENSION)
+    entities = [[ent.start_char, ent.end_char, ent.label_, getattr(ent._, SCORE_EXTENSION) if scored else None]
                 for ent in doc.ents]
     doc_bytes = None
     if with_doc:
@@ -233,7 +235,7 @@ def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSu
         for label, count in stats["labels"].items():
             summary.labels[label] = summary.labels.get(label, 0) + count
     summary.seconds = time.perf_counter() - started
-    (output / SUMMARY).write_text(json.dumps(asdict(summary), indent=2, ensure_ascii=False), encoding="utf-8")
+    srsly.write_json(output / SUMMARY, asdict(summary))
     return summary
 
 

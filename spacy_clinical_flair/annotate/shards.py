@@ -22,6 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
+import srsly
+
 #: Output formats and the name of shard ``i`` in each.
 SHARD_NAMES = {"brat": "shard-{:05d}", "jsonl": "shard-{:05d}.jsonl", "parquet": "shard-{:05d}.parquet",
                "spacy": "shard-{:05d}.spacy"}
@@ -262,7 +264,7 @@ def write_shard(result: ShardResult, output: Path, output_format: str) -> Path:
     _write_atomic(final, lambda tmp: writers[output_format](result, tmp))
     stats = {**result.stats(), "digest": shard_digest(final)}
     _write_atomic(stats_path(output, result.index),
-                  lambda tmp: tmp.write_text(json.dumps(stats, ensure_ascii=False), encoding="utf-8"))
+                  lambda tmp: srsly.write_json(tmp, stats))
     return final
 
 
@@ -281,7 +283,7 @@ def shard_digest(path: Path) -> str:
 def read_stats(output: Path, index: int) -> Optional[Dict[str, Any]]:
     """Shard ``index``'s stats, or ``None`` when they are missing or unreadable."""
     try:
-        stats = json.loads(stats_path(output, index).read_text(encoding="utf-8"))
+        stats = srsly.read_json(stats_path(output, index))
     except (OSError, ValueError):
         return None
     return stats if isinstance(stats, dict) else None

@@ -20,12 +20,9 @@ class Direction(str, Enum):
 
 
 def _overrides(ctx: typer.Context) -> dict:
-    from ..training.config import parse_overrides
+    from spacy.cli._util import parse_config_overrides
 
-    try:
-        return parse_overrides(ctx.args)
-    except ValueError as err:
-        fail(str(err))
+    return parse_config_overrides(ctx.args)
 
 
 def _load_config(config: Path, ctx: typer.Context):

@@ -1,14 +1,14 @@
 """BRAT folder → spaCy Docs / DocBin, with a report that accounts for every annotation."""
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional
 
+import srsly
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from tqdm import tqdm
@@ -16,10 +16,8 @@ from tqdm import tqdm
 from ..text.sentences import ClinicalSentencizer, sentencizer_for
 from ..text.tokenizer import blank_pipeline
 from .brat import BratDocument, Problem, find_brat_files, read_brat_document
-from .docs import build_doc
+from .docs import PathLike, build_doc
 from .flatten import INVALID, OUTCOMES, flatten_entities
-
-PathLike = Union[str, Path]
 
 
 @dataclass
@@ -110,7 +108,7 @@ class ConversionReport:
 
     def write_json(self, path: PathLike) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+        srsly.write_json(path, self.to_dict())
 
 
 def brat_document_to_doc(
@@ -165,7 +163,7 @@ def convert_brat_folder(
             docbin.add(doc)
     if output is not None:
         Path(output).parent.mkdir(parents=True, exist_ok=True)
-        docbin.to_disk(output)
+        docbin.to_disk(Path(output))
     return docbin, report
 
 

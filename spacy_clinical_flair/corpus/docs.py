@@ -10,8 +10,9 @@ reader of ``.spacy`` files that the CLI and the training code share.
 from __future__ import annotations
 
 import bisect
+import os
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy
 from spacy.attrs import IDX, LENGTH, SPACY
@@ -20,6 +21,9 @@ from spacy.tokens import Doc, Span, SpanGroup
 from .flatten import FlatSpan
 
 #: The span group that keeps every original BRAT entity.
+#: A file or folder path, as the public functions take it.
+PathLike = Union[str, "os.PathLike[str]"]
+
 BRAT_SPANS_KEY = "brat"
 #: ``doc.user_data`` key of the document id (the ``.txt`` path relative to the corpus folder).
 DOC_ID_KEY = "doc_id"

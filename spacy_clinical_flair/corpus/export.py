@@ -4,15 +4,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
 from .brat import Fragment, Problem, write_brat_document
-from .docs import DOC_ID_KEY
+from .docs import DOC_ID_KEY, PathLike
 from .names import UniqueNames
 
-PathLike = Union[str, Path]
 BratEntityTriple = Tuple[str, str, List[Fragment]]
 
 _BRAT_ID = re.compile(r"^T\S*$")

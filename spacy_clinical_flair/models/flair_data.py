@@ -11,10 +11,11 @@ import itertools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
+from ..corpus.docs import PathLike
 from ..text.sentences import sentencizer_for
 
 if TYPE_CHECKING:  # flair is imported lazily: it takes seconds
@@ -24,7 +25,6 @@ if TYPE_CHECKING:  # flair is imported lazily: it takes seconds
 #: (first token, end token, label, score) of one predicted entity, in spaCy token indices.
 Prediction = Tuple[int, int, str, float]
 
-PathLike = Union[str, Path]
 DEFAULT_TAG_TYPE = "ner"
 
 

@@ -169,9 +169,7 @@ class FastTagger:
         # the tagger packs its RNN input and decodes by position: longest sentence first, as Flair sorts
         by_length = sorted(range(len(vectors)), key=lambda i: -vectors[i].shape[0])
         lengths = [vectors[i].shape[0] for i in by_length]
-        padded = vectors[0].new_zeros((len(vectors), lengths[0], vectors[0].shape[1]))
-        for row, i in enumerate(by_length):
-            padded[row, :lengths[row]] = vectors[i]
+        padded = torch.nn.utils.rnn.pad_sequence([vectors[i] for i in by_length], batch_first=True)
         device = next(self.tagger.parameters()).device
         features = self.tagger.forward(padded.to(device), torch.LongTensor(lengths))
         if self.tagger.use_crf:

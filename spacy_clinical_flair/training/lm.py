@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
 
+import srsly
+
 from ..models.tagger_io import looks_like_path
 from .budget import BudgetExpired, time_budget
 from .contamination import (
@@ -457,9 +459,8 @@ def _follow(processes: Dict[str, Any], output: Path, on_progress, every_seconds:
 
 
 def read_lm_result(path: Path) -> LMResult:
-    import json
 
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = srsly.read_json(path)
     data["model_path"] = Path(data["model_path"])
     return LMResult(**data)
 

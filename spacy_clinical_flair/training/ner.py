@@ -7,12 +7,13 @@ learning rate) and logs the loss and dev F1 of every epoch.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
+
+import srsly
 
 from .budget import TrainingHistory
 
@@ -84,7 +85,7 @@ def epochs_from_result(path: Path) -> int:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: run train-ner with a dev set first (ner.epochs_from)")
-    result = json.loads(path.read_text(encoding="utf-8"))
+    result = srsly.read_json(path)
     if not result.get("best_epoch"):
         raise ValueError(f"{path} records no best dev epoch (that run had no dev evaluation or no finished "
                          "epoch); ner.epochs_from needs a run that evaluated on dev")

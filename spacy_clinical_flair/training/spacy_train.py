@@ -8,12 +8,13 @@ saved ``model-best`` has seen every evaluation), and at the latest when the dead
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
+
+import srsly
 
 from .budget import BudgetExpired
 
@@ -102,7 +103,7 @@ def train_spacy_pipeline(
         print(f"Stopped by the time budget ({err}); model-best is the best dev checkpoint", file=sys.stdout)
     best = output / "model-best"
     meta_path = best / "meta.json"
-    performance = json.loads(meta_path.read_text(encoding="utf-8")).get("performance", {}) if meta_path.is_file() else {}
+    performance = srsly.read_json(meta_path).get("performance", {}) if meta_path.is_file() else {}
     return SpacyTrainResult(output, best, weighted_score(performance, config["training"].get("score_weights", {})),
                             performance, time.time() - started_at, stopped)
 
