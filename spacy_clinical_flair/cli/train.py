@@ -85,7 +85,7 @@ def train_ner_command(
     config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for Flair's training logs and the chosen tagger (model.safetensors)."),
 ) -> None:
-    """Train the BiLSTM(-CRF) tagger on [paths] train/dev .spacy files over the stacked LM embeddings. Extra
+    """Train the BiLSTM(-CRF) tagger on \\[paths] train/dev .spacy files over the stacked LM embeddings. Extra
     --section.key value arguments override the config."""
     import time
 
@@ -117,7 +117,7 @@ def train_spacy_command(
     --section.key value arguments override the config, as with spacy train."""
     import time
 
-    from ..training.lm import write_result
+    from ..training.results import write_result
     from ..training.spacy_train import train_spacy_pipeline
 
     started_at = time.time()

@@ -27,10 +27,15 @@ class TaggerLoadError(ValueError):
 
 
 def looks_like_path(model: str) -> bool:
-    """Whether ``model`` names a file rather than a model on Flair's hub (``ner``, ``flair/ner-x``)."""
+    """Whether ``model`` names a file rather than a model on Flair's hub (``ner``, ``flair/ner-x``).
+
+    A hub id is ``name`` or ``org/name``; anything deeper, absolute, relative (``./``), with a model file's
+    suffix, or whose first folder exists here (``training/tagger`` inside a project) is a local path."""
     if model.startswith((".", "/", "~")) or "\\" in model or model.endswith((".pt", ".bin", ".pth", ".safetensors")):
         return True
-    return model.count("/") > 1  # 'org/name' is a hub id; deeper paths are files
+    if model.count("/") == 1 and Path(model.split("/")[0]).is_dir():
+        return True
+    return model.count("/") > 1
 
 
 def read_trusted_pickle(path: Path) -> Dict[str, Any]:
@@ -103,8 +108,9 @@ def _load_from_hub(name: str) -> "SequenceTagger":
             tagger = SequenceTagger.load(name)
     except Exception as err:
         raise TaggerLoadError(
-            f"could not load Flair model {name!r} from the model hub ({type(err).__name__}: {err}). Without network "
-            "access, download it elsewhere and pass the local .pt path as 'model'") from err
+            f"could not load Flair model {name!r} from the model hub ({type(err).__name__}: {err}). If {name!r} is "
+            "meant as a local folder or file, it does not exist here (start it with ./ to say so); without network "
+            "access, download a hub model elsewhere and pass the local .pt path as 'model'") from err
     check_ner_like(tagger, name)
     return tagger
 

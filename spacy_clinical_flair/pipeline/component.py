@@ -200,12 +200,17 @@ class ClinicalFlairNER(Pipe):
         """Predict documents in groups, pooling their sentences into one Flair call per group.
 
         A group holds at most ``doc_batch_size`` documents, or ``batch_size`` when smaller (``nlp.pipe``
-        always passes its own, 1000 by default, so the config key is a cap on memory per round).
+        always passes its own, 1000 by default, so the config key is a cap on memory per round). A group that
+        fails goes to the pipeline's error handler (``nlp.set_error_handler``; by default it raises).
         """
         cap = self.cfg["doc_batch_size"]
+        error_handler = self.get_error_handler()  # as spaCy's own pipes: nlp.set_error_handler() decides
         for docs in minibatch(stream, size=min(batch_size, cap) if batch_size else cap):
-            self.set_annotations(docs, self.predict(docs))
-            yield from docs
+            try:
+                self.set_annotations(docs, self.predict(docs))
+                yield from docs
+            except Exception as err:
+                error_handler(self.name, self, docs, err)
 
     def predict(self, docs: Sequence[Doc]) -> List[List[Prediction]]:
         """Entities for each Doc as ``(start_token, end_token, label, score)``, in token order."""

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Iterator, List, Optional
 
-from flair.trainers.plugins import TrainerPlugin
+from flair.trainers.plugins import MetricHistoryPlugin, TrainerPlugin
 from flair.trainers.plugins.base import TrainingInterrupt
 
 
@@ -44,15 +44,19 @@ def time_budget(minutes: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-class TrainingHistory(TrainerPlugin):
-    """A Flair trainer plugin: stops training past ``deadline`` (``time.perf_counter()``; None: never)
-    and records each epoch's dev score (main metric) and how many epochs finished."""
+class TrainingHistory(MetricHistoryPlugin):
+    """A Flair trainer plugin: Flair's :class:`MetricHistoryPlugin` recording each epoch's dev score (main
+    metric), plus a stop past ``deadline`` (``time.perf_counter()``; None: never) and how many epochs finished."""
 
     def __init__(self, deadline: Optional[float] = None) -> None:
-        super().__init__()
+        super().__init__(metrics_to_collect={("dev", "score"): "dev_score"})
         self.deadline = deadline
-        self.dev_scores: List[float] = []
         self.epochs = 0
+
+    @property
+    def dev_scores(self) -> List[float]:
+        """The dev score after each epoch, in order."""
+        return [float(value) for value in self.metric_history["dev_score"]]
 
     @TrainerPlugin.hook
     def after_training_batch(self, **kwargs) -> None:
@@ -62,12 +66,3 @@ class TrainingHistory(TrainerPlugin):
     @TrainerPlugin.hook
     def after_training_epoch(self, epoch: int, **kwargs) -> None:
         self.epochs = epoch
-
-    @TrainerPlugin.hook
-    def metric_recorded(self, record) -> None:
-        if tuple(record.name) == ("dev", "score"):
-            self.dev_scores.append(float(record.value))
-
-    @property
-    def attach_to_all_processes(self) -> bool:
-        return False

@@ -25,6 +25,7 @@ from .contamination import (
     overlap_report,
     require_clean,
 )
+from .results import write_result
 
 if TYPE_CHECKING:
     from confection import Config
@@ -354,15 +355,6 @@ def check_test_overlap(texts: Sequence[str], eval_paths: Sequence[str], report_p
                                        "splits": [{**asdict(r), "share": r.share} for r in reports]})
     require_clean(reports, max_share)
     return kept, reports
-
-
-def write_result(path: Path, result) -> None:
-    """A training result dataclass as JSON."""
-    import dataclasses
-    import json
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(dataclasses.asdict(result), default=str, indent=2), encoding="utf-8")
 
 
 class LMTrainingFailed(RuntimeError):

@@ -341,7 +341,7 @@ def train_ner_from_config(config, output: Path, started_at: Optional[float] = No
     """
     from ..corpus.docs import read_docbin
     from .config import settings_from
-    from .lm import write_result
+    from .results import write_result
 
     started_at = time.perf_counter() if started_at is None else started_at
     settings = settings_from(config, "ner", NERSettings)

@@ -119,3 +119,8 @@ def test_empty_folder_is_an_error(tmp_path):
     result = runner.invoke(app, ["convert", str(tmp_path / "empty"), str(tmp_path / "e.spacy")])
     assert result.exit_code == 1 and "no .txt files found" in result.output
     assert not (tmp_path / "e.spacy").exists()  # nothing written
+
+
+def test_help_texts_show_their_square_brackets():
+    assert "pip install -e '.[ray]'" in " ".join(runner.invoke(app, ["annotate", "--help"]).output.split())
+    assert "tagger on [paths] train/dev" in " ".join(runner.invoke(app, ["train-ner", "--help"]).output.split())

@@ -326,3 +326,40 @@ def test_doc_batch_size_caps_documents_per_prediction_round(tiny_tagger_path, mo
     monkeypatch.setattr(fast, "predict", lambda sentences, *args: calls.append(1) or original(sentences, *args))
     docs = list(nlp.pipe(["Fiebre."] * 20, batch_size=pipe_batch))
     assert len(docs) == 20 and len(calls) == rounds  # 20 docs: 8+8+4, or 5+5+5+5
+
+
+def test_a_missing_local_looking_model_is_said_to_be_missing_not_looked_up(tmp_path, monkeypatch):
+    import spacy_clinical_flair.models.tagger_io as tagger_io
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "training").mkdir()  # as in a project folder: training/ exists, training/tagger does not
+    monkeypatch.setattr(tagger_io, "_load_from_hub", lambda name: pytest.fail(f"looked up {name} on the hub"))
+    for model in ("training/tagger", "./tagger", "models/a/b"):
+        with pytest.raises(FileNotFoundError, match="does not exist"):
+            tagger_io.load_tagger(model)
+    assert not tagger_io.looks_like_path("flair/ner-english")  # an org/name id without such a local folder
+
+
+def test_pipe_hands_a_failing_group_to_the_error_handler(tiny_tagger_path, monkeypatch):
+    import spacy
+
+    nlp = spacy.blank("es")
+    nlp.add_pipe("clinical_sentencizer")
+    component = nlp.add_pipe("clinical_flair_ner", config={"model": str(tiny_tagger_path), "doc_batch_size": 2})
+    nlp.initialize()
+    real_predict = component.predict
+
+    def predict(docs):
+        if any("BOOM" in doc.text for doc in docs):
+            raise RuntimeError("boom")
+        return real_predict(docs)
+
+    monkeypatch.setattr(component, "predict", predict)
+    texts = ["Fiebre alta.", "Tos seca.", "Nota BOOM.", "Dolor leve.", "Sin fiebre."]
+    with pytest.raises(RuntimeError, match="boom"):  # spaCy's default handler raises
+        list(nlp.pipe(texts, batch_size=2))
+    seen = []
+    nlp.set_error_handler(lambda name, proc, docs, err: seen.append((name, [d.text for d in docs], str(err))))
+    out = [doc.text for doc in nlp.pipe(texts, batch_size=2)]
+    assert seen == [("clinical_flair_ner", ["Nota BOOM.", "Dolor leve."], "boom")]
+    assert out == ["Fiebre alta.", "Tos seca.", "Sin fiebre."]
