@@ -175,8 +175,6 @@ def msgpack_encoders_read_once() -> Iterator[None]:
     installed packages' entry points (about 1 ms a call, a third of converting a MEDDOCAN note). The
     encoders found on entry are used throughout; afterwards srsly looks them up as before.
     """
-    import srsly
-
     registry = srsly.msgpack_encoders
     if "get_all" in vars(registry):  # already inside one
         yield

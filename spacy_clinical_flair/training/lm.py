@@ -339,8 +339,6 @@ def check_test_overlap(texts: Sequence[str], eval_paths: Sequence[str], report_p
     (:class:`~.contamination.ContaminatedText`). Each split is a ``.spacy`` file or a folder of ``.txt``
     files. With ``drop``, LM documents that share a sentence with a split are removed first. Returns the
     (remaining) texts and each split's overlap, also written to ``report_path`` as JSON."""
-    import srsly
-
     splits: Dict[str, List[str]] = {}
     for path in map(Path, eval_paths):
         if not (path.is_dir() or (path.is_file() and path.suffix == ".spacy")):
