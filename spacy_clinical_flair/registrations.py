@@ -12,6 +12,8 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import registry
 
+from .corpus.brat import NORMALIZATION, NOTE
+from .corpus.docs import span_notes
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
 from .pipeline.component import SCORE_EXTENSION, SCORES_EXTENSION, make_clinical_flair_ner, span_score
@@ -32,6 +34,11 @@ if not Doc.has_extension(SCORES_EXTENSION):
     Doc.set_extension(SCORES_EXTENSION, default=None)
 if not Span.has_extension(SCORE_EXTENSION):
     Span.set_extension(SCORE_EXTENSION, getter=span_score)
+# the ``#`` notes and ``N`` references a converted entity had in its BRAT file (its code is span.kb_id_)
+if not Span.has_extension("brat_notes"):
+    Span.set_extension("brat_notes", getter=lambda span: span_notes(span, NOTE))
+if not Span.has_extension("brat_normalizations"):
+    Span.set_extension("brat_normalizations", getter=lambda span: span_notes(span, NORMALIZATION))
 
 # ------------------------------------------------------------------------------------------ factories
 Language.factory(

@@ -4,8 +4,10 @@ Offsets in a BRAT ``.ann`` file count Unicode characters of the ``.txt`` file ex
 is stored: a UTF-8 byte-order mark is one character, and a CRLF line ending is two. The
 reader therefore decodes the raw bytes itself (no newline translation, no BOM stripping).
 
-Only the standard library is used here; choosing which entities reach ``doc.ents`` is the
-job of :mod:`spacy_clinical_flair.corpus.flatten`.
+``#`` notes (``#1<TAB>AnnotatorNotes T1<TAB>text``) and ``N`` normalisations
+(``N1<TAB>Reference T1 SNOMED:123<TAB>text``) on a text-bound entity are kept as :class:`BratNote`;
+every other line kind is counted. Only the standard library is used here; choosing which entities
+reach ``doc.ents`` is the job of :mod:`spacy_clinical_flair.corpus.flatten`.
 """
 from __future__ import annotations
 
@@ -34,6 +36,11 @@ _T_LINE = re.compile(
 #: Offsets longer than this are no text position (and Python refuses to parse 4,300 digits or more).
 MAX_OFFSET_DIGITS = 15
 _OTHER_LINE = re.compile(r"^(?P<prefix>[REAMN#*])[^\t]*\t")
+_NOTE_LINE = re.compile(r"^(?P<id>#[^\t]*)\t(?P<type>[^\t ]+) (?P<target>[^\t ]+)(?:\t(?P<text>.*))?$")
+_NORMALIZATION_LINE = re.compile(
+    r"^(?P<id>N[^\t]*)\t(?P<type>[^\t ]+) (?P<target>[^\t ]+) (?P<reference>[^\t]+?)(?:\t(?P<text>.*))?$")
+NOTE = "note"
+NORMALIZATION = "normalization"
 
 
 @dataclass(frozen=True)
@@ -77,19 +84,50 @@ class BratEntity:
         return len(self.fragments) > 1
 
 
+@dataclass(frozen=True)
+class BratNote:
+    """A ``#`` note or ``N`` normalisation line on a text-bound entity, kept to be written back.
+
+    ``kind`` is ``"note"`` or ``"normalization"``; ``type`` the BRAT type (``AnnotatorNotes``,
+    ``Reference``); ``target`` the ``T`` id; ``text`` what follows the second tab, exactly (``None``
+    when the line has none); ``reference`` an ``N`` line's ``DB:ID`` (empty for notes).
+    """
+
+    id: str
+    kind: str
+    type: str
+    target: str
+    text: Optional[str]
+    reference: str = ""
+    line: int = field(default=0, compare=False)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The JSON-ready record kept in ``doc.user_data`` (see :mod:`spacy_clinical_flair.corpus.docs`)."""
+        return {"id": self.id, "kind": self.kind, "type": self.type, "target": self.target,
+                "text": self.text, "reference": self.reference}
+
+    @classmethod
+    def from_dict(cls, record: Dict[str, Any]) -> "BratNote":
+        return cls(str(record["id"]), str(record["kind"]), str(record["type"]), str(record["target"]),
+                   None if record.get("text") is None else str(record["text"]), str(record.get("reference", "")))
+
+
 @dataclass
 class BratDocument:
     """One ``.txt`` file with the annotations of the ``.ann`` beside it.
 
     ``entities`` holds the valid ``T`` lines in file order; ``invalid_t_lines`` counts the
     ``T`` lines that could not become an entity (malformed, out of range, empty), each of
-    which also has a :class:`Problem`. ``other_lines`` counts relations, events, notes ...
+    which also has a :class:`Problem`. ``notes`` holds the ``#`` and ``N`` lines on a valid ``T``
+    entity, in file order; ``other_lines`` counts every other line (relations, events, attributes,
+    and notes on anything but a valid ``T`` entity).
     """
 
     doc_id: str
     text: str
     entities: List[BratEntity] = field(default_factory=list)
     invalid_t_lines: int = 0
+    notes: List[BratNote] = field(default_factory=list)
     other_lines: Counter = field(default_factory=Counter)
     problems: List[Problem] = field(default_factory=list)
     has_ann: bool = True
@@ -164,11 +202,16 @@ def parse_ann(ann_text: str, text: str, file: str = "<ann>") -> BratDocument:
     reported (``surface_mismatch``) but the entity is kept: the offsets are the truth.
     """
     doc = BratDocument(doc_id="", text=text)
+    notes: List[BratNote] = []
     for number, line in _ann_lines(ann_text):
         if not line.strip():
             continue
         if line.startswith("T"):
             _parse_t_line(line, number, text, file, doc)
+            continue
+        note = _parse_note_line(line, number)
+        if note is not None:
+            notes.append(note)
             continue
         other = _OTHER_LINE.match(line)
         if other:
@@ -176,7 +219,24 @@ def parse_ann(ann_text: str, text: str, file: str = "<ann>") -> BratDocument:
         else:
             doc.problems.append(Problem("malformed_line", file, number,
                                         f"not a BRAT annotation line: {line[:80]!r}"))
+    entity_ids = {entity.id for entity in doc.entities}
+    for note in notes:  # after every T line: a note may come before the entity it annotates
+        if note.target in entity_ids:
+            doc.notes.append(note)
+        else:
+            doc.other_lines[note.kind] += 1
     return doc
+
+
+def _parse_note_line(line: str, number: int) -> Optional[BratNote]:
+    """A ``#`` or ``N`` line as a :class:`BratNote` (its target not yet checked), else ``None``."""
+    match = _NOTE_LINE.match(line) if line.startswith("#") else _NORMALIZATION_LINE.match(line)
+    if match is None:
+        return None
+    kind = NOTE if line.startswith("#") else NORMALIZATION
+    reference = match.group("reference") if kind == NORMALIZATION else ""
+    return BratNote(match.group("id"), kind, match.group("type"), match.group("target"), match.group("text"),
+                    reference, number)
 
 
 def _parse_t_line(line: str, number: int, text: str, file: str, doc: BratDocument) -> None:
@@ -292,12 +352,22 @@ def format_t_line(entity_id: str, label: str, fragments: Iterable[Fragment], tex
     return f"{entity_id}\t{label} {offsets}\t{surface}"
 
 
+def format_note_line(note: BratNote) -> str:
+    """One ``#`` or ``N`` line, as :func:`parse_ann` reads it back."""
+    head = f"{note.id}\t{note.type} {note.target}"
+    if note.kind == NORMALIZATION:
+        head += f" {note.reference}"
+    return head if note.text is None else f"{head}\t{note.text}"
+
+
 def write_brat_document(
-    folder: Path, doc_id: str, text: str, entities: Sequence[Tuple[str, str, Sequence[Fragment]]]
+    folder: Path, doc_id: str, text: str, entities: Sequence[Tuple[str, str, Sequence[Fragment]]],
+    notes: Sequence[BratNote] = (),
 ) -> Tuple[Path, Path]:
     """Write ``doc_id.txt`` (the text byte for byte as UTF-8) and ``doc_id.ann``.
 
     ``entities`` are ``(id, label, fragments)`` triples; empty ids are numbered ``T1``, ``T2``...
+    ``notes`` (``#`` and ``N`` lines) follow the ``T`` lines.
     """
     txt_path = Path(folder) / f"{doc_id}.txt"
     txt_path.parent.mkdir(parents=True, exist_ok=True)
@@ -305,6 +375,7 @@ def write_brat_document(
     lines = []
     for number, (entity_id, label, fragments) in enumerate(entities, start=1):
         lines.append(format_t_line(entity_id or f"T{number}", label, fragments, text))
+    lines.extend(format_note_line(note) for note in notes)
     ann_path = txt_path.with_suffix(".ann")
     ann_path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
     return txt_path, ann_path

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from ..text.sentences import ClinicalSentencizer, sentencizer_for
 from ..text.tokenizer import blank_pipeline
 from .brat import BratDocument, Problem, find_brat_files, read_brat_document
-from .docs import PathLike, build_doc
+from .docs import NOTES_KEY, PathLike, build_doc
 from .flatten import INVALID, OUTCOMES, flatten_entities
 
 
@@ -27,6 +27,9 @@ class ConversionReport:
     ``t_lines`` equals the sum of ``outcomes``: each ``T`` line ends up in ``doc.ents``
     (``in_ents``) or only in ``doc.spans["brat"]`` for a stated reason (``nested``,
     ``same_extent``, ``crossing``, ``discontinuous``), or nowhere because it is ``invalid``.
+    ``notes_kept`` counts the ``#`` notes and ``N`` normalisations kept on an entity (they go back out
+    with ``export-brat``); ``other_lines`` every line that is not kept (relations, events, attributes,
+    notes on something else).
     """
 
     documents: int = 0
@@ -38,6 +41,7 @@ class ConversionReport:
     tokens_split: int = 0
     sentences: int = 0
     labels: Counter = field(default_factory=Counter)
+    notes_kept: Counter = field(default_factory=Counter)
     other_lines: Counter = field(default_factory=Counter)
     problems: List[Problem] = field(default_factory=list)
 
@@ -64,6 +68,9 @@ class ConversionReport:
         self.sentences += sum(1 for _ in doc.sents)
         self.labels.update(ent.label_ for ent in doc.ents)
         self.other_lines.update(brat.other_lines)
+        kept = Counter(record["kind"] for record in doc.user_data.get(NOTES_KEY, []))
+        self.notes_kept.update(kept)
+        self.other_lines.update(Counter(note.kind for note in brat.notes) - kept)  # on an entity with no span
         self.problems.extend(brat.problems)
         self.problems.extend(problems)
 
@@ -79,6 +86,7 @@ class ConversionReport:
             "tokens_split": self.tokens_split,
             "sentences": self.sentences,
             "labels_in_ents": dict(sorted(self.labels.items())),
+            "notes_kept": dict(self.notes_kept),
             "other_lines": dict(self.other_lines),
             "problems_by_kind": dict(self.problems_by_kind),
             "problems": [
@@ -102,7 +110,8 @@ class ConversionReport:
         lines.append("changed: " + (", ".join(f"{k} {v}" for k, v in sorted(self.changes.items())) or "none"))
         lines.append(f"tokens split         {self.tokens_split}")
         lines.append(f"sentences            {self.sentences}")
-        lines.append("other lines: " + (", ".join(f"{k} {v}" for k, v in sorted(self.other_lines.items())) or "none"))
+        lines.append("notes kept: " + (", ".join(f"{k} {v}" for k, v in sorted(self.notes_kept.items())) or "none"))
+        lines.append("other lines (not kept): " + (", ".join(f"{k} {v}" for k, v in sorted(self.other_lines.items())) or "none"))
         lines.append("problems: " + (", ".join(f"{k} {v}" for k, v in sorted(self.problems_by_kind.items())) or "none"))
         return "\n".join(lines)
 
@@ -118,7 +127,7 @@ def brat_document_to_doc(
     """Convert one read BRAT document into a Doc, counting it in ``report``."""
     flat = flatten_entities(brat.text, brat.entities, discontinuous=discontinuous, file=brat.doc_id)
     doc, split = build_doc(nlp.make_doc, brat.text, flat.ents, flat.spans, brat.doc_id,
-                           sentencizer or sentencizer_for(nlp.lang))
+                           sentencizer or sentencizer_for(nlp.lang), brat.notes)
     report.add(brat, doc, flat.outcomes, flat.changes, flat.problems, split)
     return doc
 

@@ -1,4 +1,10 @@
-"""spaCy Docs → BRAT standoff (``.txt`` + ``.ann`` per Doc), e.g. predictions for annotators."""
+"""spaCy Docs → BRAT standoff (``.txt`` + ``.ann`` per Doc), e.g. predictions for annotators.
+
+Entities keep their BRAT ids (``span.id_``) where those are unique, and the ``#`` notes and ``N``
+normalisations the converter kept (``doc.user_data["brat_notes"]``) go back out on the same entities. An
+entity with a ``kb_id_`` but no such lines (e.g. from an entity linker) gets an ``N`` line
+``Reference T<n> <kb_id_>``.
+"""
 from __future__ import annotations
 
 import re
@@ -8,13 +14,15 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 
-from .brat import Fragment, Problem, write_brat_document
-from .docs import DOC_ID_KEY, PathLike
+from .brat import NORMALIZATION, BratNote, Fragment, Problem, write_brat_document
+from .docs import DOC_ID_KEY, PathLike, doc_notes
 from .names import UniqueNames
 
 BratEntityTriple = Tuple[str, str, List[Fragment]]
 
 _BRAT_ID = re.compile(r"^T\S*$")
+#: One entity before its id is assigned: (id_ as found, label, fragments, kb_id_).
+_Group = Tuple[str, str, List[Fragment], str]
 
 
 @dataclass
@@ -23,10 +31,12 @@ class ExportReport:
 
     documents: int = 0
     entities: int = 0
+    notes: int = 0
     problems: List[Problem] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"documents written  {self.documents}", f"entities written   {self.entities}"]
+        lines = [f"documents written  {self.documents}", f"entities written   {self.entities}",
+                 f"notes written      {self.notes} (# and N lines)"]
         lines.extend(f"problem: {problem}" for problem in self.problems)
         return "\n".join(lines)
 
@@ -50,30 +60,63 @@ def _assign_ids(groups: Sequence[Tuple[str, str, List[Fragment]]]) -> List[BratE
     return result
 
 
-def doc_brat_entities(doc: Doc, spans_key: Optional[str] = None) -> List[BratEntityTriple]:
-    """The BRAT entities of a Doc: ``doc.ents`` by default, or a span group.
-
-    In a span group, spans sharing a non-empty ``span.id_`` (as written by the converter for
-    the fragments of a discontinuous entity) become one discontinuous entity again.
-    """
+def _entity_groups(doc: Doc, spans_key: Optional[str]) -> List[_Group]:
+    """The Doc's entities with the ids they carry (``""`` for none)."""
     if spans_key is None:
-        return [(f"T{number}", ent.label_, [(ent.start_char, ent.end_char)])
-                for number, ent in enumerate(doc.ents, start=1)]
+        return [(ent.id_, ent.label_, [(ent.start_char, ent.end_char)], ent.kb_id_) for ent in doc.ents]
     if spans_key not in doc.spans:
         return []
     grouped: Dict[Tuple[str, str], List[Span]] = {}
-    order: List[Tuple[str, str]] = []
     for position, span in enumerate(doc.spans[spans_key]):
-        key = (span.id_ or f"\0{position}", span.label_)
-        if key not in grouped:
-            grouped[key] = []
-            order.append(key)
-        grouped[key].append(span)
-    groups = []
-    for key in order:
-        fragments = sorted((span.start_char, span.end_char) for span in grouped[key])
-        groups.append((key[0] if not key[0].startswith("\0") else "", key[1], fragments))
-    return _assign_ids(groups)
+        grouped.setdefault((span.id_ or f"\0{position}", span.label_), []).append(span)
+    return [(entity_id if not entity_id.startswith("\0") else "", label,
+             sorted((span.start_char, span.end_char) for span in spans), spans[0].kb_id_)
+            for (entity_id, label), spans in grouped.items()]
+
+
+def doc_brat_entities(doc: Doc, spans_key: Optional[str] = None) -> List[BratEntityTriple]:
+    """The BRAT entities of a Doc: ``doc.ents`` by default, or a span group.
+
+    Unique BRAT-looking ids (``span.id_``) are kept, the others numbered. In a span group, spans sharing a
+    non-empty ``span.id_`` (as written by the converter for the fragments of a discontinuous entity) become
+    one discontinuous entity again.
+    """
+    return _assign_ids([(entity_id, label, fragments) for entity_id, label, fragments, _ in _entity_groups(doc, spans_key)])
+
+
+def doc_brat_notes(doc: Doc, groups: Sequence[_Group], entities: Sequence[BratEntityTriple]) -> List[BratNote]:
+    """The ``#``/``N`` lines to write with ``entities`` (the ids :func:`_assign_ids` gave ``groups``).
+
+    Kept notes go with an entity written under its own id; an entity with a ``kb_id_`` and no kept lines gets
+    an ``N`` line. Note ids stay where unique, the others are numbered.
+    """
+    unchanged = {new for (old, _, _, _), (new, _, _) in zip(groups, entities) if old == new}
+    notes = [note for note in doc_notes(doc) if note.target in unchanged]
+    annotated = {note.target for note in notes}
+    for (_, _, _, kb_id), (new, _, fragments) in zip(groups, entities):
+        if kb_id and new not in annotated and not re.search(r"\s", kb_id):
+            surface = " ".join(doc.text[start:end] for start, end in fragments)
+            notes.append(BratNote("", NORMALIZATION, "Reference", new, " ".join(surface.split()), kb_id))
+    return _number_notes(notes)
+
+
+def _number_notes(notes: List[BratNote]) -> List[BratNote]:
+    """Keep unique ``#…``/``N…`` ids; give the others (and empty ones) ``#1``, ``N1``... without clashes."""
+    counts: Dict[str, int] = {}
+    for note in notes:
+        counts[note.id] = counts.get(note.id, 0) + 1
+    used = {note.id for note in notes if note.id and counts[note.id] == 1}
+    numbered = []
+    for note in notes:
+        note_id = note.id
+        if note_id not in used or not note_id.startswith("#" if note.kind != NORMALIZATION else "N"):
+            prefix, number = ("N" if note.kind == NORMALIZATION else "#"), 1
+            while f"{prefix}{number}" in used:
+                number += 1
+            note_id = f"{prefix}{number}"
+            used.add(note_id)
+        numbered.append(BratNote(note_id, note.kind, note.type, note.target, note.text, note.reference))
+    return numbered
 
 
 def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Optional[str] = None) -> ExportReport:
@@ -88,12 +131,17 @@ def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Option
         if spans_key is not None and spans_key not in doc.spans:
             report.problems.append(Problem("missing_span_group", doc_id, None,
                                            f"the Doc has no span group {spans_key!r}: its .ann was written empty"))
-        entities = doc_brat_entities(doc, spans_key)
+        groups = _entity_groups(doc, spans_key)
+        entities = _assign_ids([(entity_id, label, fragments) for entity_id, label, fragments, _ in groups])
+        notes = doc_brat_notes(doc, groups, entities)
+        report.problems.extend(Problem("kb_id", doc_id, None, f"kb_id_ {kb_id!r} has whitespace: no N line written for it")
+                               for _, _, _, kb_id in groups if re.search(r"\s", kb_id))
         try:
-            write_brat_document(Path(folder), doc_id, doc.text, entities)
+            write_brat_document(Path(folder), doc_id, doc.text, entities, notes)
         except OSError as err:
             report.problems.append(Problem("write_failed", doc_id, None, f"not written: {err}"))
             continue
         report.documents += 1
         report.entities += len(entities)
+        report.notes += len(notes)
     return report

@@ -26,7 +26,7 @@ def test_bom_and_crlf_are_characters(tmp_path: Path):
     assert doc.problems == []
 
 
-def test_every_line_type_is_counted_and_only_t_lines_are_entities():
+def test_every_line_type_is_counted_or_kept_and_only_t_lines_are_entities():
     text = "Dolor en rodilla derecha."
     ann = "\n".join([
         "T1\tSINTOMA 0 24\tDolor en rodilla derecha",
@@ -42,8 +42,8 @@ def test_every_line_type_is_counted_and_only_t_lines_are_entities():
     ])
     doc = parse_ann(ann, text, "x.ann")
     assert [e.id for e in doc.entities] == ["T1", "T2"]
-    assert dict(doc.other_lines) == {"relation": 1, "event": 1, "attribute": 2, "normalization": 1,
-                                     "note": 1, "equivalence": 1}
+    assert dict(doc.other_lines) == {"relation": 1, "event": 1, "attribute": 2, "equivalence": 1}
+    assert [(n.kind, n.target) for n in doc.notes] == [("normalization", "T2"), ("note", "T1")]  # kept
     assert doc.problems == [] and doc.t_lines == 2
 
 
