@@ -16,6 +16,7 @@ from .corpus.brat import NORMALIZATION, NOTE
 from .corpus.docs import span_notes
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
+from .pipeline.assertion import negex_termset
 from .pipeline.component import SCORE_EXTENSION, SCORES_EXTENSION, make_clinical_flair_ner, span_score
 from .pipeline.vote import make_copy_ents, make_vote
 from .text.sentences import make_clinical_sentencizer
@@ -25,7 +26,7 @@ from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
 
 __all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
            "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_precompute_vectors",
-           "make_training_budget", "make_vote"]
+           "make_training_budget", "make_vote", "negex_termset"]
 
 NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
 
@@ -80,3 +81,4 @@ registry.architectures("clinical_flair.FlairEmbed.v1")(FlairEmbed)
 registry.callbacks("clinical_flair.precompute_vectors.v1")(make_precompute_vectors)
 registry.callbacks("clinical_flair.blas_ops.v1")(make_blas_ops)
 registry.callbacks(BUDGET_CALLBACK)(make_training_budget)
+registry.misc("clinical_flair.negex_termset.v1")(negex_termset)
