@@ -14,6 +14,7 @@ from spacy.util import registry
 
 from .corpus.brat import NORMALIZATION, NOTE
 from .corpus.docs import span_notes
+from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
 from .pipeline.assertion import negex_termset
@@ -26,7 +27,7 @@ from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
 
 __all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
            "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_precompute_vectors",
-           "make_training_budget", "make_vote", "negex_termset"]
+           "make_ner_error_scorer", "make_training_budget", "make_vote", "negex_termset"]
 
 NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
 
@@ -60,7 +61,7 @@ Language.factory(
         "torch_threads": 0,
         "min_votes": 0,
         "precision": "fp32",
-        "scorer": {"@scorers": "spacy.ner_scorer.v1"},
+        "scorer": {"@scorers": "clinical_flair.ner_scorer.v1"},
     },
     default_score_weights=NER_SCORE_WEIGHTS,
 )(make_clinical_flair_ner)
@@ -70,7 +71,7 @@ Language.factory(
 Language.factory(
     "clinical_flair_vote", assigns=["doc.ents"],
     default_config={"spans_keys": [], "min_votes": 0, "ents_policy": "replace",
-                    "scorer": {"@scorers": "spacy.ner_scorer.v1"}},
+                    "scorer": {"@scorers": "clinical_flair.ner_scorer.v1"}},
     default_score_weights=NER_SCORE_WEIGHTS,
 )(make_vote)
 
@@ -82,3 +83,4 @@ registry.callbacks("clinical_flair.precompute_vectors.v1")(make_precompute_vecto
 registry.callbacks("clinical_flair.blas_ops.v1")(make_blas_ops)
 registry.callbacks(BUDGET_CALLBACK)(make_training_budget)
 registry.misc("clinical_flair.negex_termset.v1")(negex_termset)
+registry.scorers("clinical_flair.ner_scorer.v1")(make_ner_error_scorer)

@@ -81,8 +81,9 @@ def report_command(
     limit: int = typer.Option(0, min=0, help="Only the first N documents (0: all)."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
 ) -> None:
-    """Write an error-analysis page: per-label P/R/F1, then every document with gold and predicted entities
-    (displaCy), misses and spurious predictions marked."""
+    """Write an error-analysis page: strict and lenient P/R/F1 and the error classes per label (correct, wrong
+    label, wrong boundary, wrong both, missed, spurious), then every document with gold and predicted entities
+    (displaCy), each coloured by its class, gold codes (kb_id_) shown."""
     import itertools
 
     from ..evaluate.report import error_report, render_html
@@ -95,5 +96,7 @@ def report_command(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render_html(result, title=f"{pipeline} on {data.name}"), encoding="utf-8")
     scores = result.scores
+    classes = scores["ents_errors"]["ALL"]
     typer.echo(f"{len(result.documents)} documents | P {scores['ents_p']:.4f} R {scores['ents_r']:.4f} "
-               f"F1 {scores['ents_f']:.4f} | written to {output}")
+               f"F1 {scores['ents_f']:.4f} | lenient F1 {scores['ents_lenient_f']:.4f} | written to {output}")
+    typer.echo("entities by class: " + ", ".join(f"{name.replace('_', ' ')} {count}" for name, count in classes.items()))
