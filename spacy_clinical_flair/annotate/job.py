@@ -181,28 +181,43 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
 
 
 def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
-    """Annotate one shard's documents; a document the pipeline fails on is skipped with the error."""
+    """Annotate one shard's documents; a document the pipeline fails on is skipped with the error.
+
+    ``nlp.pipe`` runs under spaCy's error handler :func:`_leave_out` (``nlp.set_error_handler``, which every
+    component honours, ``clinical_flair_ner`` included): a batch that fails is left out of the stream instead
+    of stopping it. Its documents, missing from what came back, are then run one by one under spaCy's default
+    handler, so that only the one at fault is skipped, with its error.
+    """
+    from spacy.util import raise_error
+
     result = ShardResult(index, skipped=[{"id": d.id, "problem": d.problem} for d in shard if d.problem])
     good = [document for document in shard if document.problem is None]
     with_doc = settings.output_format == "spacy"
+    nlp.set_error_handler(_leave_out)
     try:
-        docs = list(nlp.pipe((d.text for d in good), batch_size=settings.batch_size, n_process=settings.n_process))
-    except Exception:  # find the document(s) at fault one by one; the others are annotated as usual
-        docs = []
-        for document in good:
+        done = {position: doc for doc, position in nlp.pipe(((d.text, i) for i, d in enumerate(good)), as_tuples=True,
+                                                              batch_size=settings.batch_size, n_process=settings.n_process)}
+    finally:
+        nlp.set_error_handler(raise_error)
+    for position, document in enumerate(good):
+        doc = done.get(position)
+        if doc is None:  # in a batch that failed
             try:
-                docs.append(nlp(document.text))
+                doc = nlp(document.text)
             except Exception as err:
-                docs.append(None)
                 result.skipped.append({"id": document.id, "problem": f"the pipeline failed: {type(err).__name__}: {err}"})
-    for document, doc in zip(good, docs):
-        if doc is None:
-            continue
+                continue
         try:
             result.documents.append(annotated_document(document.id, doc, with_doc))
         except Exception as err:  # e.g. a Doc that cannot be serialised: this document only
             result.skipped.append({"id": document.id, "problem": f"could not be stored: {type(err).__name__}: {err}"})
     return result
+
+
+def _leave_out(proc_name: str, proc: Any, docs: Any, error: Exception) -> None:
+    """spaCy error handler: the failed batch is left out of ``nlp.pipe``'s stream (its documents are retried one
+    by one). Module-level, so that it reaches ``n_process`` workers."""
+    return None
 
 
 def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:

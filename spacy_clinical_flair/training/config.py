@@ -6,6 +6,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Type, TypeVar
 
 from confection import Config
+from pydantic import ConfigDict, ValidationError
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 T = TypeVar("T")
 
@@ -19,7 +21,9 @@ def load_training_config(path: Path, overrides: Dict[str, Any]) -> Config:
 
 
 def settings_from(config: Config, section: str, cls: Type[T], other_keys: Iterable[str] = ()) -> T:
-    """Build a settings dataclass from a config section; unknown keys are an error that lists the known ones.
+    """Build a settings dataclass from a config section, validated by pydantic as confection validates a
+    registered function's arguments: unknown keys and values of the wrong type are an error that names them
+    (and, for unknown keys, lists the known ones).
 
     ``other_keys`` are keys of the section that the caller reads itself.
     """
@@ -28,4 +32,15 @@ def settings_from(config: Config, section: str, cls: Type[T], other_keys: Iterab
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown setting(s) in [{section}]: {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-    return cls(**values)
+    try:
+        checked = _validator(cls)(**values)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(str(part) for part in e['loc'])} = {e['input']!r}: {e['msg']}"
+                             for e in err.errors())
+        raise ValueError(f"invalid setting(s) in [{section}]: {problems}") from None
+    return cls(**{f.name: getattr(checked, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def _validator(cls: type) -> Any:
+    """A pydantic dataclass with ``cls``'s fields (``cls`` itself stays a plain dataclass)."""
+    return pydantic_dataclass(type(cls.__name__, (cls,), {}), config=ConfigDict(extra="forbid"))

@@ -149,6 +149,9 @@ class CrashAfter:
         self.calls -= 1
         return self.nlp.pipe(texts, **kwargs)
 
+    def set_error_handler(self, handler):
+        self.nlp.set_error_handler(handler)
+
 
 @pytest.mark.parametrize("output_format", ["jsonl", "brat"])
 def test_an_interrupted_run_resumes_to_the_same_output(tmp_path, nlp, pipeline_dir, good_texts, output_format):

@@ -144,6 +144,13 @@ def test_unknown_setting_is_a_clear_error(tmp_path):
     assert result.exit_code == 1 and "unknown setting(s) in [ner]: hiden_size" in result.output
 
 
+def test_a_setting_of_the_wrong_type_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["train-ner", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hidden_size", "big",
+                                 "--ner.use_crf", "maybe"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "invalid setting(s) in [ner]: hidden_size = 'big'" in result.output and "use_crf = 'maybe'" in result.output
+
+
 def test_time_budget_interrupts_as_keyboard_interrupt_and_is_cleared():
     import signal
     import time
