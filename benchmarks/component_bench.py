@@ -8,8 +8,8 @@ DATA.spacy (gold entities in it; sentences as the component splits them):
   itself), Flair Sentences built from the spaCy tokens inside the timing, at the best mini-batch size of
   ``--batch-sizes`` (each tried once, the best reported);
 * ``fp32``, ``bf16``: the component, ``nlp.pipe`` over fresh Docs, at that precision; fp32 at each of
-  ``--batch-sizes`` (the best reported), the others at fp32's best batch size. bf16 is measured even on a CPU without bfloat16 instructions
-  (the component itself would warn and use fp32 there): the table says whether the CPU has them;
+  ``--batch-sizes`` (the best reported), the others at fp32's best batch size. bf16 is measured even on a CPU
+  without bfloat16 instructions (the component itself would warn and use fp32 there): the table says whether the CPU has them;
 * ``int8``: the component with its LM copies quantised by ``torch.ao.quantization.quantize_dynamic``
   (LSTM and Linear, qint8): measured to decide whether int8 pays; not a component setting.
 
@@ -71,8 +71,8 @@ def run_system(system: str, model: str, data: str, n_docs: int, batch_size: int,
     torch.set_num_threads(threads)
     from spacy_clinical_flair.ml import precision as precisions
     from spacy_clinical_flair.models.flair_data import sentence_tokens, to_flair_sentence
-    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
     from spacy_clinical_flair.models.tagger_io import load_tagger
+    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
 
     nlp, fresh_docs, _ = load_docs(Path(data), n_docs)
     tagger = load_tagger(tagger_file(model))
@@ -123,8 +123,8 @@ def run_stream(model: str, data: str, n_docs: int, total: int, threads: int) -> 
 
     torch.set_num_threads(threads)
     from spacy_clinical_flair.models.flair_data import sentence_tokens
-    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
     from spacy_clinical_flair.models.tagger_io import load_tagger
+    from spacy_clinical_flair.text.sentences import ClinicalSentencizer
 
     nlp, fresh_docs, _ = load_docs(Path(data), n_docs)
     nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "ents_policy": "replace"})

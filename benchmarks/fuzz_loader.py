@@ -29,10 +29,9 @@ def main() -> None:
     from flair.data import Sentence
 
     from spacy_clinical_flair.models.build import build_tagger
-    from tests.conftest import random_tagger
     from spacy_clinical_flair.models.tagger_format import tagger_to_bytes
     from spacy_clinical_flair.training.ner import extra_embedding
-    from tests.conftest import LABELS, build_tiny_transformer, sample_texts
+    from tests.conftest import LABELS, build_tiny_transformer, random_tagger, sample_texts
     from tests.hostile import fuzz, pickle_payload, remote_code_folder
 
     tmp = Path(tempfile.mkdtemp())
@@ -57,7 +56,8 @@ def main() -> None:
     for name, counts in outcomes.items():
         refused = sum(v for k, v in counts.items() if k.startswith("refused"))
         other = {k: v for k, v in counts.items() if k.startswith("other")}
-        print(f"| {name} | {sum(counts.values())} | {counts.get('loaded', 0)} | {refused} | {sum(other.values())} {other or ''} |")
+        loaded = counts.get("loaded", 0)
+        print(f"| {name} | {sum(counts.values())} | {loaded} | {refused} | {sum(other.values())} {other or ''} |")
     print(f"\n{args.cases} cases in {seconds:.0f} s; marker written: {marker.exists()}; peak RSS {before:.0f} MB before, "
           f"{peak:.0f} MB after")
 

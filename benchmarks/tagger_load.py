@@ -27,8 +27,8 @@ def main() -> None:
     from flair.models import SequenceTagger
 
     from spacy_clinical_flair.models.build import build_language_model, build_tagger, character_dictionary
-    from spacy_clinical_flair.models.tagger_format import load_tagger_file, save_tagger
     from spacy_clinical_flair.models.flair_logging import quiet_flair
+    from spacy_clinical_flair.models.tagger_format import load_tagger_file, save_tagger
 
     torch.manual_seed(0)
     dictionary = character_dictionary("abcdefghijklmnñopqrstuvwxyzáéíóúü" * 2)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import torch
 
-from spacy_clinical_flair.models.flair_data import docs_to_flair_sentences
-from spacy_clinical_flair.models.build import build_tagger
 from spacy_clinical_flair.corpus.docs import read_docbin
+from spacy_clinical_flair.models.build import build_tagger
+from spacy_clinical_flair.models.flair_data import docs_to_flair_sentences
 from spacy_clinical_flair.models.lm_io import load_language_model
 from spacy_clinical_flair.training.crf_loss import fast_crf_loss
 

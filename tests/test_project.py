@@ -91,8 +91,8 @@ def test_meddocan_asset_is_fetched_from_a_git_repository(tmp_path):
     assert entities_in(project / "corpus" / "dev.spacy") == outermost_continuous(repo / "corpus" / "dev" / "brat") > 0
 
 
-PATH_VARS = {"train_dir", "dev_dir", "test_dir", "lm_config", "base_lm_forward", "base_lm_backward", "lm_text_dir", "lm_forward", "lm_backward",
-             "spacy_config", "tagger_config", "pipeline_config"}
+PATH_VARS = {"train_dir", "dev_dir", "test_dir", "lm_config", "base_lm_forward", "base_lm_backward", "lm_text_dir",
+             "lm_forward", "lm_backward", "spacy_config", "tagger_config", "pipeline_config"}
 FILE = re.compile(r"(?<![\w./-])((?:corpus|training|configs|assets)/[^\s'\"\]]+|\$\{vars\.(\w+)\})")
 
 

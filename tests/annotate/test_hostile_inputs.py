@@ -9,8 +9,8 @@ import spacy
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.annotate.job import AnnotateSettings, OutputInUse, annotate, output_lock
-from spacy_clinical_flair.corpus.brat import write_brat_document
 from spacy_clinical_flair.cli import app
+from spacy_clinical_flair.corpus.brat import write_brat_document
 from spacy_clinical_flair.corpus.convert import convert_brat_folder
 from spacy_clinical_flair.corpus.export import export_docs_to_brat
 

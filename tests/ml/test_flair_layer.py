@@ -12,10 +12,10 @@ from flair.embeddings import FlairEmbeddings
 from spacy.tokens import DocBin
 from thinc.api import Adam
 
-from spacy_clinical_flair.models.build import build_language_model, character_dictionary
 from spacy_clinical_flair.ml.flair_tok2vec import FlairEmbed, FlairLMShim, FlairVectors, flair_shims
-from spacy_clinical_flair.models.lm_io import save_language_model
 from spacy_clinical_flair.ml.lm_vectors import VectorSettings, doc_vectors
+from spacy_clinical_flair.models.build import build_language_model, character_dictionary
+from spacy_clinical_flair.models.lm_io import save_language_model
 from spacy_clinical_flair.text.sentences import ClinicalSentencizer
 from spacy_clinical_flair.text.tokenizer import blank_pipeline
 
@@ -247,10 +247,10 @@ def test_spancat_on_the_flair_layer_learns_nested_spans(tmp_path_factory):
 
 
 def test_budget_stops_training_after_an_evaluation(tmp_path):
+    import time
+
     from spacy_clinical_flair.training.budget import BudgetExpired
     from spacy_clinical_flair.training.spacy_train import TrainingBudget
-
-    import time
 
     now = time.time()
     budget = TrainingBudget(deadline=now + 100, eval_frequency=10)

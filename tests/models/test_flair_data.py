@@ -1,9 +1,9 @@
 """Docs → Flair: one sentence per spaCy sentence, spaCy tokens unchanged, BIOES tags."""
 from spacy_clinical_flair.models.flair_data import (
     FlairDataReport,
+    docs_to_flair_sentences,
     entity_token_spans,
     sentence_tags,
-    docs_to_flair_sentences,
     sentence_tokens,
     write_column_file,
 )

@@ -105,7 +105,7 @@ def test_transformer_without_its_saved_files_imports_code_in_flair_and_is_refuse
                 "model kwargs": "unknown parameter", "tokenizer kwargs": "unknown parameter",
                 "peft": "unknown parameter", "auto_map in the config": "may not import or fetch code"}
     for name, attack in attacks.items():
-        def apply(description):
+        def apply(description, attack=attack):
             attack(description["embeddings"]["parameters"])
 
         crafted = edit_description(blob, apply)
@@ -140,7 +140,7 @@ def test_a_tokenizer_zip_with_remote_code_or_paths_is_refused(tiny_transformer):
         "not a zip": ({"__base64__": "bm90IGEgemlw"}, "not a zip"),
     }
     for name, (value, message) in cases.items():
-        crafted = edit_description(blob, lambda d: d["embeddings"]["parameters"].update(tokenizer_data=value))
+        crafted = edit_description(blob, lambda d, value=value: d["embeddings"]["parameters"].update(tokenizer_data=value))
         with pytest.raises(TaggerFormatError, match=message):
             tagger_from_bytes(crafted, name)
 

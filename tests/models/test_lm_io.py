@@ -7,8 +7,16 @@ from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app
 from spacy_clinical_flair.models.build import build_language_model, character_dictionary
-from spacy_clinical_flair.models.lm_io import (LMFileError, dictionary_from_json, dictionary_to_json, lm_from_bytes,
-                                        lm_to_bytes, load_language_model, read_metadata, save_language_model)
+from spacy_clinical_flair.models.lm_io import (
+    LMFileError,
+    dictionary_from_json,
+    dictionary_to_json,
+    lm_from_bytes,
+    lm_to_bytes,
+    load_language_model,
+    read_metadata,
+    save_language_model,
+)
 
 TEXT = "Varón de 56 años con disnea y ñandú: µg/kg ≥ 2."
 

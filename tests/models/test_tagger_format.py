@@ -14,13 +14,18 @@ from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app
 from spacy_clinical_flair.models.build import build_language_model, build_tagger, character_dictionary
-from ..conftest import random_tagger
-from spacy_clinical_flair.models.tagger_format import (TaggerFormatError, UnsupportedEmbeddingError, load_tagger_file,
-                                                save_tagger, tagger_from_bytes, tagger_to_bytes)
+from spacy_clinical_flair.models.tagger_format import (
+    TaggerFormatError,
+    UnsupportedEmbeddingError,
+    load_tagger_file,
+    save_tagger,
+    tagger_from_bytes,
+    tagger_to_bytes,
+)
 from spacy_clinical_flair.models.tagger_io import PickleWarning
 from spacy_clinical_flair.training.ner import extra_embedding
 
-from ..conftest import LABELS, sample_texts
+from ..conftest import LABELS, random_tagger, sample_texts
 
 
 def ents(doc):

@@ -58,7 +58,7 @@ def test_negex_and_context_set_their_attributes_on_the_components_entities(tiny_
 
 def test_the_same_pipeline_from_a_config_file(tiny_tagger_path, tmp_path):
     """negex's termset through the registered function, as a config file would name it."""
-    config = spacy.util.load_config_from_str(f"""
+    config = spacy.util.load_config_from_str("""
 [nlp]
 lang = "es"
 pipeline = ["clinical_sentencizer", "ruler", "negex"]

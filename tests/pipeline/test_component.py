@@ -5,13 +5,13 @@ import sys
 
 import pytest
 import spacy
-from spacy.language import Language
 from flair.data import Sentence
 from flair.models import SequenceTagger
+from spacy.language import Language
 
+from spacy_clinical_flair.models.tagger_format import load_tagger_file
 from spacy_clinical_flair.pipeline.component import ClinicalFlairNER
 from spacy_clinical_flair.text.sentences import ClinicalSentencizer
-from spacy_clinical_flair.models.tagger_format import load_tagger_file
 
 from ..conftest import LABELS, sample_texts
 

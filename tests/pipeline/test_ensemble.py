@@ -7,7 +7,6 @@ from spacy_clinical_flair.pipeline.ensemble import majority, vote
 
 from ..conftest import sample_texts
 
-
 # ---------------------------------------------------------------- the vote, on hand-made predictions
 
 A = [(0, 2, "X", 0.9), (3, 4, "Y", 0.8), (6, 7, "Z", 0.3)]

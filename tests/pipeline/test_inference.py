@@ -9,9 +9,9 @@ from flair.embeddings import CharacterEmbeddings, FlairEmbeddings, OneHotEmbeddi
 from flair.models import SequenceTagger
 
 from spacy_clinical_flair.ml import lm_vectors
-from spacy_clinical_flair.pipeline import fast_tagger as inference
-from spacy_clinical_flair.models.flair_data import sentence_tokens, to_flair_sentence
 from spacy_clinical_flair.models.build import build_language_model, character_dictionary
+from spacy_clinical_flair.models.flair_data import sentence_tokens, to_flair_sentence
+from spacy_clinical_flair.pipeline import fast_tagger as inference
 from spacy_clinical_flair.pipeline.fast_tagger import FastTagger, fast_path_problem
 from spacy_clinical_flair.text.sentences import ClinicalSentencizer
 

@@ -11,7 +11,7 @@ def doc_with_groups(groups, scores=None):
     doc = spacy.tokens.Doc(nlp.vocab, words=WORDS)
     for key, spans in groups.items():
         attrs = {"scores": scores[key]} if scores and key in scores else {}
-        doc.spans[key] = SpanGroup(doc, name=key, spans=[Span(doc, s, e, label=l) for s, e, l in spans], attrs=attrs)
+        doc.spans[key] = SpanGroup(doc, name=key, spans=[Span(doc, s, e, label=lab) for s, e, lab in spans], attrs=attrs)
     return nlp, doc
 
 

@@ -5,8 +5,13 @@ import pytest
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app
-from spacy_clinical_flair.training.contamination import (ContaminatedText, drop_overlapping, overlap_report,
-                                                         require_clean, split_sentences)
+from spacy_clinical_flair.training.contamination import (
+    ContaminatedText,
+    drop_overlapping,
+    overlap_report,
+    require_clean,
+    split_sentences,
+)
 
 from ..conftest import REPO, SAMPLE
 
