@@ -53,6 +53,16 @@ class FlairLMShim(Shim):
 
     Serialised as msgpack of safetensors blobs (one per LM, JSON config in its header). The cache is
     never serialised.
+
+    Why not thinc's ``PyTorchShim`` (as spacy-transformers' ``HFShim`` is one, overriding serialisation
+    only): what it would bring is for trained torch modules, and none of it fits frozen LMs behind a
+    cache. Its ``__call__``/``begin_update`` run the module per batch and back-propagate (here the vectors
+    come from a cache filled once, and nothing is trained); its ``finish_update`` steps an optimizer over
+    the parameters (there are none to step: ``finish_update`` does nothing); its ``to_device`` moves one
+    module eagerly (here the LMs follow thinc's current device lazily, with their bfloat16 copies); its
+    ``copy`` deep-copies the whole shim, vector cache included (gigabytes while training: ``copy`` here
+    copies the LMs and starts an empty cache); and its ``to_bytes``/``from_bytes`` are ``torch.save`` /
+    ``torch.load`` of pickles, which a pipeline from elsewhere must never be loaded with (here: safetensors).
     """
 
     def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32") -> None:
