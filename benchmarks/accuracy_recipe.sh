@@ -5,8 +5,8 @@
 #   bash benchmarks/accuracy_recipe.sh DATA_DIR MINUTES SEED OUT [--section.key value ...]
 #
 # DATA_DIR holds train.spacy, dev.spacy, test.spacy. Phases: `train-lm configs/lm_cpu.cfg --direction both`
-# for LM_SHARE (default 0.4) of MINUTES, then `train-ner configs/ner_cpu.cfg` for whatever is left
-# (less a margin for starting Python; train-ner's budget covers reading and embedding the data). Extra arguments override the NER config
+# for LM_SHARE (default 0.4) of MINUTES, then `train-tagger configs/ner_cpu.cfg` for whatever is left
+# (less a margin for starting Python; train-tagger's budget covers reading and embedding the data). Extra arguments override the NER config
 # (ablations). Environment:
 #   REUSE_LM=DIR   use the LMs of an earlier run (DIR/lm/{forward,backward}/best-lm.pt) and give the
 #                  tagger what that run left it (MINUTES - DIR/lm-seconds): same budget, no LM retraining
@@ -31,7 +31,7 @@ lm_share=${LM_SHARE:-0.4}
 ner_config=${NER_CONFIG:-configs/ner_cpu.cfg}
 eval_split=${EVAL:-test}
 members=${MEMBERS:-1}
-margin_s=20  # python start-up and imports before train-ner's own budget starts
+margin_s=20  # python start-up and imports before train-tagger's own budget starts
 mkdir -p "$out"
 calc() { python -c "print(round($1, 2))"; }
 
@@ -69,7 +69,7 @@ for member in $(seq 1 "$members"); do
     member_args=(--ner.split_seed "$member" --ner.train_with_dev false)
     folder="$out/ner-$member"
   fi
-  python -m spacy_clinical_flair train-ner "$ner_config" "$folder" --paths.train "$data/train.spacy" \
+  python -m spacy_clinical_flair train-tagger "$ner_config" "$folder" --paths.train "$data/train.spacy" \
     --paths.dev "$data/dev.spacy" "${lm_args[@]}" --ner.seed "$((seed * 100 + member))" \
     --ner.max_minutes "$tagger_minutes" --ner.max_epochs 1000 "${member_args[@]}" "$@" | tail -2
   models+=("\"$folder\"")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # spaCy's own `ner` on the Flair layer (configs/spacy_flair_ner.cfg) for benchmarks/accuracy.md, within
 # MINUTES of wall clock in total: optionally fine-tune the base LMs on the train+dev text first (FINETUNE_MINUTES
-# of the budget, both directions side by side), then `train-spacy` for what is left (its budget covers
+# of the budget, both directions side by side), then `train-spacy-ner` for what is left (its budget covers
 # computing the LM vectors), then `spacy evaluate` of model-best on the EVAL split (not timed).
 #
 #   bash benchmarks/accuracy_spacy_flair.sh DATA_DIR MINUTES SEED OUT [--section.key value ...]
@@ -40,7 +40,7 @@ if [ "$forward" = scratch ] || [ "$finetune" != 0 ]; then
   forward="$out/lm/forward/best-lm.pt"; backward="$out/lm/backward/best-lm.pt"
 fi
 left=$(calc "($minutes * 60 - ($(date +%s) - $start)) / 60")
-python -m spacy_clinical_flair train-spacy "$config" "$out/model" --max-minutes "$left" \
+python -m spacy_clinical_flair train-spacy-ner "$config" "$out/model" --max-minutes "$left" \
   --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --paths.lm_forward "$forward" \
   --paths.lm_backward "$backward" --system.seed "$seed" "$@" >"$out/train.log" 2>&1
 echo $(( $(date +%s) - start )) >"$out/seconds"

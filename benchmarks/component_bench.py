@@ -1,6 +1,6 @@
 """clinical_flair_ner against raw Flair, at each precision, on the same sentences and the same trained taggers (CPU).
 
-For each tagger (``--model NAME=PATH``: a train-ner output folder or model.safetensors), each system runs
+For each tagger (``--model NAME=PATH``: a train-tagger output folder or model.safetensors), each system runs
 in a fresh process (so that its peak RSS is its own), one after the other, over the first documents of
 DATA.spacy (gold entities in it; sentences as the component splits them):
 

@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("dev", type=Path)
     parser.add_argument("out", type=Path)
     parser.add_argument("--docs", type=int, default=60, help="training documents (the first ones)")
-    parser.add_argument("--minutes", type=float, default=6.0, help="training budget of train-ner")
+    parser.add_argument("--minutes", type=float, default=6.0, help="training budget of train-tagger")
     parser.add_argument("--hidden", type=int, default=2048, help="LM hidden size (the paper: 2048)")
     args = parser.parse_args()
 
@@ -75,7 +75,7 @@ def main() -> None:
         lm_files.append(save_language_model(lm, args.out / "lms" / f"{'forward' if forward else 'backward'}.safetensors"))
     subset(args.train, args.out / "data" / "train.spacy", args.docs)
     subset(args.dev, args.out / "data" / "dev.spacy", max(1, args.docs // 4))
-    subprocess.run([sys.executable, "-m", "spacy_clinical_flair", "train-ner", str(REPO / "configs" / "ner_cpu.cfg"),
+    subprocess.run([sys.executable, "-m", "spacy_clinical_flair", "train-tagger", str(REPO / "configs" / "ner_cpu.cfg"),
                     str(args.out / "tagger"), "--paths.train", str(args.out / "data" / "train.spacy"),
                     "--paths.dev", str(args.out / "data" / "dev.spacy"), "--paths.lm_forward", str(lm_files[0]),
                     "--paths.lm_backward", str(lm_files[1]), "--ner.max_minutes", str(args.minutes)], check=True)

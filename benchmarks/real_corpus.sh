@@ -25,7 +25,7 @@ lm_args=(--paths.train "$out/train.spacy" --paths.dev "$out/dev.spacy" --lm.max_
          --corpus.test_fraction 0.05)
 python -m spacy_clinical_flair train-lm configs/lm_demo.cfg "$out/lm-forward" --direction forward "${lm_args[@]}" | tail -1
 python -m spacy_clinical_flair train-lm configs/lm_demo.cfg "$out/lm-backward" --direction backward "${lm_args[@]}" | tail -1
-python -m spacy_clinical_flair train-ner configs/ner_paper.cfg "$out/ner" --paths.train "$out/train.spacy" \
+python -m spacy_clinical_flair train-tagger configs/ner_paper.cfg "$out/ner" --paths.train "$out/train.spacy" \
   --paths.dev "$out/dev.spacy" --paths.lm_forward "$out/lm-forward/best-lm.pt" \
   --paths.lm_backward "$out/lm-backward/best-lm.pt" --ner.max_minutes "$(share 0.5)" | tail -1
 flair_seconds=$(( $(date +%s) - start ))

@@ -8,7 +8,7 @@ Flair embeddings are stored after the first epoch) from the cost of the characte
 LM files: .safetensors (this package's) or Flair .pt. Each configuration runs one pass of SGD steps over
 the same sentences (batch as configured) and reports sentences/s; the LM embeddings are computed before
 timing and stored on the CPU. "fast CRF loss" rows train with training.crf_loss.FastViterbiLoss (what
-train-ner uses), the others with Flair's ViterbiLoss.
+train-tagger uses), the others with Flair's ViterbiLoss.
 """
 from __future__ import annotations
 

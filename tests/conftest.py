@@ -49,21 +49,14 @@ def tiny_transformer(tmp_path_factory) -> Path:
 
 
 def build_tiny_transformer(folder: Path) -> Path:
-    """Write the tiny BERT of the ``tiny_transformer`` fixture into ``folder`` (no download)."""
-    import torch
-    from tokenizers import BertWordPieceTokenizer
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    """Write the tiny BERT of the ``tiny_transformer`` fixture into ``folder`` (no download): the one that
+    ``scripts/tiny_transformer.py`` builds for users, vocabulary from the sample's training notes."""
+    import importlib.util
 
-    folder.mkdir(parents=True, exist_ok=True)
-    wordpiece = BertWordPieceTokenizer(lowercase=False)
-    wordpiece.train_from_iterator(sample_texts("train"), vocab_size=1000, min_frequency=1)
-    wordpiece.save_model(str(folder))
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=False).save_pretrained(folder)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=wordpiece.get_vocab_size(), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
-    BertModel(config).save_pretrained(folder)
-    return folder
+    spec = importlib.util.spec_from_file_location("tiny_transformer", REPO / "scripts" / "tiny_transformer.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.build_tiny_transformer(folder, sample_texts("train"))
 
 
 def random_tagger(

@@ -17,11 +17,11 @@ COMMANDS = {command["name"]: command for command in PROJECT["commands"]}
 
 
 def copy_project(folder: Path) -> Path:
-    """project.yml, configs/ and assets/ in a fresh folder (no corpus/, training/, ... yet)."""
+    """project.yml, configs/, scripts/ and assets/ in a fresh folder (no corpus/, training/, ... yet)."""
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "project.yml", folder / "project.yml")
-    shutil.copytree(REPO / "configs", folder / "configs")
-    shutil.copytree(REPO / "assets", folder / "assets")
+    for name in ("configs", "scripts", "assets"):
+        shutil.copytree(REPO / name, folder / name)
     return folder
 
 

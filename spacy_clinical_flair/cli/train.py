@@ -47,9 +47,9 @@ def train_lm_command(
                                 help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
     threads: int = typer.Option(0, min=0, help="Torch threads (0: torch's default; with 'both': half the cores each)."),
     base_forward: Optional[str] = typer.Option(
-        None, help="Base LM to fine-tune when training the forward LM (overrides [lm] base; 'null': from scratch)."),
+        None, help="Base LM to fine-tune when training the forward LM (overrides \\[lm] base; 'null': from scratch)."),
     base_backward: Optional[str] = typer.Option(
-        None, help="Base LM to fine-tune when training the backward LM (overrides [lm] base; 'null': from scratch)."),
+        None, help="Base LM to fine-tune when training the backward LM (overrides \\[lm] base; 'null': from scratch)."),
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra
     --section.key value arguments override the config, like spacy train."""
@@ -79,14 +79,14 @@ def train_lm_command(
     typer.echo(result_summary(direction.value, result))
 
 
-@app.command("train-ner", context_settings=OVERRIDES)
-def train_ner_command(
+@app.command("train-tagger", context_settings=OVERRIDES)
+def train_tagger_command(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for Flair's training logs and the chosen tagger (model.safetensors)."),
 ) -> None:
-    """Train the BiLSTM(-CRF) tagger on \\[paths] train/dev .spacy files over the stacked LM embeddings. Extra
-    --section.key value arguments override the config."""
+    """Train the Flair BiLSTM(-CRF) tagger of the clinical_flair_ner component on \\[paths] train/dev .spacy files
+    over the stacked LM embeddings (formerly train-ner). Extra --section.key value arguments override the config."""
     import time
 
     from ..training.ner import result_summary, train_ner_from_config
@@ -104,8 +104,8 @@ def train_ner_command(
                     fg=typer.colors.YELLOW, err=True)
 
 
-@app.command("train-spacy", context_settings=OVERRIDES)
-def train_spacy_command(
+@app.command("train-spacy-ner", context_settings=OVERRIDES)
+def train_spacy_ner_command(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="spaCy training config, e.g. configs/spacy_flair_ner.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for model-best/ and model-last/."),
@@ -113,8 +113,9 @@ def train_spacy_command(
                                       "(reading data and LM vectors included); 0: none."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
 ) -> None:
-    """spacy train with a time budget: stops after the last dev evaluation that fits in --max-minutes. Extra
-    --section.key value arguments override the config, as with spacy train."""
+    """Train spaCy's own ner (e.g. on the Flair layer): spacy train with a time budget, stopping after the last dev
+    evaluation that fits in --max-minutes (formerly train-spacy). Extra --section.key value arguments override
+    the config, as with spacy train."""
     import time
 
     from ..training.results import write_result
@@ -131,3 +132,10 @@ def train_spacy_command(
     score = "no dev score" if result.best_score is None else f"best dev score {result.best_score:.4f}"
     typer.echo(f"pipeline: {result.best_model} | {score} | {result.seconds:.0f} s"
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
+
+
+# the names before 2026-12: hidden aliases, kept for one release
+app.command("train-ner", context_settings=OVERRIDES, hidden=True,
+            help="Old name of train-tagger (kept for one release).")(train_tagger_command)
+app.command("train-spacy", context_settings=OVERRIDES, hidden=True,
+            help="Old name of train-spacy-ner (kept for one release).")(train_spacy_ner_command)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 FORMAT_KEY = "clinical_flair_format"
 FORMAT = "clinical_flair.sequence_tagger.v1"
 DESCRIPTION_KEY = "clinical_flair_tagger"
-#: The file a tagger is saved as (train-ner's output folder, a component folder), and ensemble member i.
+#: The file a tagger is saved as (train-tagger's output folder, a component folder), and ensemble member i.
 TAGGER_FILE = "model.safetensors"
 MEMBER_FILE = "model-{}.safetensors"
 #: Constructor parameters of SequenceTagger that the description records (besides embeddings and tags).
@@ -244,7 +244,7 @@ def load_tagger_file(path: Union[str, Path]) -> "SequenceTagger":
     if path.is_dir():
         path = path / TAGGER_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: pass a tagger saved by train-ner (its output folder or "
+        raise FileNotFoundError(f"{path} does not exist: pass a tagger saved by train-tagger (its output folder or "
                                 f"its {TAGGER_FILE})")
     return tagger_from_bytes(path.read_bytes(), str(path))
 

@@ -1,7 +1,7 @@
 """Finding and loading Flair ``SequenceTagger`` models for the component, with errors that say what to do.
 
 The package's own format (:mod:`spacy_clinical_flair.models.tagger_format`: safetensors + JSON) is what
-``train-ner`` writes and what pipelines hold; loading it unpickles nothing. Flair's ``.pt`` files are
+``train-tagger`` writes and what pipelines hold; loading it unpickles nothing. Flair's ``.pt`` files are
 Python pickles (``torch.load(..., weights_only=False)``): loading one can run arbitrary code, so they are
 read only when a user names one (with a warning), and ``import-flair`` converts a trusted one once.
 """
@@ -82,7 +82,7 @@ def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
 
 
 def load_tagger(model: str) -> "SequenceTagger":
-    """Load a tagger from this package's safe format (a ``.safetensors`` file or a ``train-ner`` output
+    """Load a tagger from this package's safe format (a ``.safetensors`` file or a ``train-tagger`` output
     folder), from a Flair ``.pt`` file (a pickle: warns), or from Flair's hub by name where it is reachable."""
     path = Path(model).expanduser()
     if path.is_dir() or path.suffix == ".safetensors":
@@ -95,7 +95,7 @@ def load_tagger(model: str) -> "SequenceTagger":
                       f"use OUT_DIR ({TAGGER_FILE})", PickleWarning, stacklevel=2)
         return tagger_from_state(read_trusted_pickle(path), str(path))
     if looks_like_path(model):
-        raise FileNotFoundError(f"model {model!r} does not exist; pass a tagger trained with train-ner (its output "
+        raise FileNotFoundError(f"model {model!r} does not exist; pass a tagger trained with train-tagger (its output "
                                 f"folder or {TAGGER_FILE}), or a Flair SequenceTagger .pt file (config key 'model')")
     return _load_from_hub(model)
 

@@ -11,7 +11,7 @@
 * ``model`` may name several taggers (an ensemble): each predicts every sentence and an entity is
   kept when ``min_votes`` of them (default: a strict majority) predicted exactly it
   (:mod:`spacy_clinical_flair.pipeline.ensemble`).
-* Taggers made of Flair character LMs (what ``train-ner`` makes) predict through
+* Taggers made of Flair character LMs (what ``train-tagger`` makes) predict through
   :class:`spacy_clinical_flair.pipeline.fast_tagger.FastTagger`: Flair's computation without Flair's per-token
   objects, sentences batched by characters, and ``precision`` "bf16" for the LMs where the hardware has
   it (a warning and float32 where it has not). Other taggers use Flair's ``predict``.
@@ -121,7 +121,7 @@ class ClinicalFlairNER(Pipe):
 
     def initialize(self, get_examples: Optional[Callable] = None, *, nlp: Optional[Language] = None,
                    model: Union[str, List[str], None] = None) -> None:
-        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``train-ner`` output folder or
+        """Load the tagger(s) from ``model`` (or the config's ``model``): a ``train-tagger`` output folder or
         ``.safetensors`` file, a Flair ``.pt`` file (a pickle: only files you trust) or hub name, or a list.
 
         A component that already holds a tagger (e.g. loaded from disk) keeps it when no model is named.
@@ -131,7 +131,7 @@ class ClinicalFlairNER(Pipe):
         sources = model_sources(model if model is not None else self.cfg["model"])
         if not sources:
             raise ValueError(f"'{self.name}' has no tagger: set config 'model' to a tagger trained with "
-                             "train-ner (its output folder; or a list of them for an ensemble), or pass "
+                             "train-tagger (its output folder; or a list of them for an ensemble), or pass "
                              "initialize(model=...)")
         self.set_taggers([load_tagger(source) for source in sources])
         self.cfg["model"] = sources[0] if len(sources) == 1 else sources
@@ -184,7 +184,7 @@ class ClinicalFlairNER(Pipe):
         if not self.taggers:
             if not model_sources(self.cfg["model"]):
                 raise ValueError(f"'{self.name}' has no tagger yet: call nlp.initialize() with config 'model' set to "
-                                 "a tagger trained with train-ner (its output folder), or load a saved pipeline")
+                                 "a tagger trained with train-tagger (its output folder), or load a saved pipeline")
             self.initialize()
         if self._pid_changed():
             self._adopt_new_process()

@@ -81,10 +81,10 @@ def resplit_documents(train_docs: Sequence, dev_docs: Sequence, seed: int, dev_f
 
 
 def epochs_from_result(path: Path) -> int:
-    """The best dev epoch an earlier ``train-ner`` run recorded in its ``ner-result.json``."""
+    """The best dev epoch an earlier ``train-tagger`` run recorded in its ``ner-result.json``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist: run train-ner with a dev set first (ner.epochs_from)")
+        raise FileNotFoundError(f"{path} does not exist: run train-tagger with a dev set first (ner.epochs_from)")
     result = srsly.read_json(path)
     if not result.get("best_epoch"):
         raise ValueError(f"{path} records no best dev epoch (that run had no dev evaluation or no finished "

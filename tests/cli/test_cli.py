@@ -20,8 +20,23 @@ def test_module_help_lists_the_commands():
         assert command in out
 
 
-@pytest.mark.parametrize("command", ["convert", "export-brat", "to-flair", "train-lm", "train-ner", "train-spacy",
-                                     "export-lm", "report"])
+COMMANDS = ["convert", "export-brat", "to-flair", "export-lm", "import-flair", "annotate", "check-overlap", "compare",
+            "report", "train-lm", "train-tagger", "train-spacy-ner"]
+
+
+def test_module_help_lists_every_command_and_hides_the_old_names():
+    out = runner.invoke(app, ["--help"]).output
+    assert all(command in out for command in COMMANDS)
+    assert "train-ner " not in out and "train-spacy " not in out  # hidden aliases
+
+
+@pytest.mark.parametrize("old, new", [("train-ner", "train-tagger"), ("train-spacy", "train-spacy-ner")])
+def test_old_command_names_still_work(old, new):
+    result = runner.invoke(app, [old, "--help"])
+    assert result.exit_code == 0 and f"Old name of {new}" in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_has_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
@@ -128,4 +143,13 @@ def test_help_texts_show_their_square_brackets():
         return " ".join(re.sub(r"[│╭╮╰╯─]", " ", runner.invoke(app, [command, "--help"]).output).split())
 
     assert "pip install -e '.[ray]'" in text("annotate")
-    assert "tagger on [paths] train/dev" in text("train-ner")
+    assert "component on [paths] train/dev" in text("train-tagger")
+    for info in app.registered_commands:  # every bracketed text written in a help reaches the screen
+        if info.hidden:
+            continue
+        import inspect
+        written = [inspect.getdoc(info.callback) or ""] + [
+            getattr(p.default, "help", None) or "" for p in inspect.signature(info.callback).parameters.values()]
+        shown = text(info.name)
+        for bracketed in re.findall(r"\[[^\]\s]+\]", " ".join(written).replace("\\[", "[")):
+            assert bracketed in shown, f"{info.name} --help drops {bracketed}"

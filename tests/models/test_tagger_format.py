@@ -194,7 +194,7 @@ def test_spacy_package_of_a_tagger_pipeline_holds_no_pickle(tmp_path, tiny_tagge
 
 
 def test_load_tagger_file_names_what_to_pass(tmp_path):
-    with pytest.raises(FileNotFoundError, match="train-ner"):
+    with pytest.raises(FileNotFoundError, match="train-tagger"):
         load_tagger_file(tmp_path)
 
 

@@ -61,13 +61,13 @@ def test_final_model_on_train_and_dev_for_the_best_epoch(tmp_path):
     common = ["--paths.train", tmp_path / "train.spacy", "--paths.dev", tmp_path / "dev.spacy",
               "--paths.lm_forward", "null", "--paths.lm_backward", "null", "--ner.extra_embeddings", '["onehot"]',
               *TINY_NER]
-    invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "select", *common, "--ner.max_epochs", "3"])
+    invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "select", *common, "--ner.max_epochs", "3"])
     first = json.loads((tmp_path / "select" / "ner-result.json").read_text())
     rows = (tmp_path / "select" / "flair" / "loss.tsv").read_text().splitlines()[1:]
     dev_f1 = [float(row.split("\t")[7]) for row in rows]  # DEV_F1 column of Flair's loss.tsv
     assert first["best_epoch"] == dev_f1.index(max(dev_f1)) + 1 and first["dev_f1"] == max(dev_f1)
 
-    out = invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "final", *common,
+    out = invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "final", *common,
                   "--ner.epochs_from", tmp_path / "select" / "ner-result.json"])
     final = json.loads((tmp_path / "final" / "ner-result.json").read_text())
     assert "no dev evaluation" in out and final["dev_f1"] is None

@@ -98,7 +98,7 @@ def test_train_ner_with_vector_started_words_saves_and_loads(tmp_path):
     folder = vectors_folder(tmp_path, Vectors(data=data, mode="floret", minn=3, maxn=4, hash_count=2))
     convert_brat_folder(slice_folder("train", 6, tmp_path), tmp_path / "t.spacy", progress=False)
     result = CliRunner().invoke(app, [str(a) for a in [
-        "train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+        "train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
         "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
         "--ner.extra_embeddings", f'["onehot:{folder}"]', *TINY_NER]])
     assert result.exit_code == 0, result.output

@@ -51,7 +51,7 @@ def test_lm_ner_assemble_load_predict(tmp_path):
         characters = len(spacy_clinical_flair_lm(tmp_path / f"lm-{direction}" / "best-lm.pt").dictionary)
         assert result["best_valid_perplexity"] < characters  # better than a uniform guess over the characters
 
-    out = invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", *paths,
+    out = invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", *paths,
                   "--paths.lm_forward", tmp_path / "lm-forward/best-lm.pt",
                   "--paths.lm_backward", tmp_path / "lm-backward/best-lm.pt", *TINY_NER])
     ner_result = json.loads((tmp_path / "ner" / "ner-result.json").read_text())
@@ -65,7 +65,7 @@ def test_lm_ner_assemble_load_predict(tmp_path):
 
     subprocess.run([sys.executable, "-m", "spacy", "assemble", REPO / "configs/pipeline.cfg", tmp_path / "pipeline",
                     "--paths.tagger", tmp_path / "ner"], check=True, capture_output=True)
-    assert not list((tmp_path / "ner").rglob("*.pt")), "train-ner leaves no pickle behind"
+    assert not list((tmp_path / "ner").rglob("*.pt")), "train-tagger leaves no pickle behind"
     (tmp_path / "ner" / "model.safetensors").unlink()  # the pipeline must carry its own copy
     nlp = spacy.load(tmp_path / "pipeline")
     assert nlp.pipe_names == ["clinical_sentencizer", "clinical_flair_ner"]
@@ -97,7 +97,7 @@ def test_tagger_training_learns(tmp_path):
 
     convert_brat_folder(SAMPLE / "train", tmp_path / "train.spacy", progress=False)
     convert_brat_folder(SAMPLE / "dev", tmp_path / "dev.spacy", progress=False)
-    invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "train.spacy",
+    invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "train.spacy",
             "--paths.dev", tmp_path / "dev.spacy", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
             "--ner.extra_embeddings", '["onehot"]', "--ner.onehot_min_freq", "1", "--ner.use_crf", "false",
             "--ner.hidden_size", "32", "--ner.max_epochs", "10", "--ner.optimizer", "adamw",
@@ -140,12 +140,12 @@ def test_train_lm_cli_reports_too_small_corpus(tmp_path):
 
 
 def test_unknown_setting_is_a_clear_error(tmp_path):
-    result = runner.invoke(app, ["train-ner", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hiden_size", "3"])
+    result = runner.invoke(app, ["train-tagger", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hiden_size", "3"])
     assert result.exit_code == 1 and "unknown setting(s) in [ner]: hiden_size" in result.output
 
 
 def test_a_setting_of_the_wrong_type_is_a_clear_error(tmp_path):
-    result = runner.invoke(app, ["train-ner", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hidden_size", "big",
+    result = runner.invoke(app, ["train-tagger", str(REPO / "configs/ner_demo.cfg"), str(tmp_path), "--ner.hidden_size", "big",
                                  "--ner.use_crf", "maybe"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "invalid setting(s) in [ner]: hidden_size = 'big'" in result.output and "use_crf = 'maybe'" in result.output
@@ -198,7 +198,7 @@ def test_budget_spent_while_embedding_still_gives_a_model(tmp_path):
     """A budget that runs out before training starts (here: at once) ends cleanly with a model and a warning."""
     convert_brat_folder(slice_folder("train", 6, tmp_path), tmp_path / "t.spacy", progress=False)
     result = runner.invoke(app, [str(a) for a in [
-        "train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+        "train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
         "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
         "--ner.extra_embeddings", '["onehot"]', "--ner.max_minutes", "0.00001", *TINY_NER]])
     assert result.exit_code == 0, result.output
@@ -234,13 +234,13 @@ def test_tagger_with_extra_embeddings_and_no_language_model(tmp_path):
     from spacy_clinical_flair.models.tagger_format import load_tagger_file
 
     convert_brat_folder(slice_folder("train", 10, tmp_path), tmp_path / "t.spacy", progress=False)
-    invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+    invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
             "--paths.dev", "null", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
             "--ner.extra_embeddings", '["char", "onehot"]', *TINY_NER])
     tagger = load_tagger_file(tmp_path / "ner")
     kinds = {type(e) for e in tagger.embeddings.embeddings}
     assert kinds == {CharacterEmbeddings, OneHotEmbeddings}
-    result = runner.invoke(app, [str(a) for a in ["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "x",
+    result = runner.invoke(app, [str(a) for a in ["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "x",
                                                   "--paths.train", tmp_path / "t.spacy", "--paths.dev", "null",
                                                   "--paths.lm_forward", "null", "--paths.lm_backward", "null"]])
     assert result.exit_code == 1 and "no embeddings" in result.output
@@ -257,7 +257,7 @@ def test_a_label_only_in_dev_does_not_break_dev_evaluation(tmp_path, nlp):
     dev[0].ents = [spacy.tokens.Span(dev[0], first.start, first.end, label="SOLO_EN_DEV"), *dev[0].ents[1:]]
     DocBin(docs=dev, store_user_data=True).to_disk(tmp_path / "d.spacy")
     for crf in ("true", "false"):
-        invoke(["train-ner", REPO / "configs/ner_demo.cfg", tmp_path / f"ner-{crf}", "--paths.train", tmp_path / "t.spacy",
+        invoke(["train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / f"ner-{crf}", "--paths.train", tmp_path / "t.spacy",
                 "--paths.dev", tmp_path / "d.spacy", "--paths.lm_forward", "null", "--paths.lm_backward", "null",
                 "--ner.extra_embeddings", '["onehot"]', "--ner.use_crf", crf, *TINY_NER])
         result = json.loads((tmp_path / f"ner-{crf}" / "ner-result.json").read_text())

@@ -76,14 +76,17 @@ def test_spacy_train_on_a_tiny_transformer_learns_and_reloads_identically(tmp_pa
     assert first == again and any(first)
 
 
-def test_project_transformer_workflow_runs_on_a_local_model(tmp_path, tiny_transformer):
-    """`spacy project run transformer` with a local model folder: convert, train, evaluate, package."""
+def test_project_transformer_workflow_runs_offline_on_the_tiny_model_it_builds(tmp_path):
+    """What a user runs offline: `spacy project run tiny-transformer`, then the `transformer` workflow on it
+    (convert, train, evaluate, package)."""
     import json
 
     from ..test_project import copy_project, run_project
 
     project = copy_project(tmp_path / "project")
-    run_project("run", "transformer", project, "--vars.transformer_model", tiny_transformer,
+    run_project("run", "tiny-transformer", project, cwd=tmp_path)
+    assert (project / "training" / "tiny-transformer" / "config.json").is_file()
+    run_project("run", "transformer", project, "--vars.transformer_model", "training/tiny-transformer",
                 "--vars.transformer_minutes", "0.4", cwd=tmp_path)
     metrics = json.loads((project / "metrics" / "test-transformer.json").read_text())
     assert 0.0 <= metrics["ents_f"] <= 1.0 and "ents_per_type" in metrics
@@ -91,7 +94,7 @@ def test_project_transformer_workflow_runs_on_a_local_model(tmp_path, tiny_trans
 
 
 def test_tagger_stacks_a_local_transformer_with_the_lms_and_loads_without_it(tmp_path, tiny_transformer, monkeypatch):
-    """train-ner with extra_embeddings ["transformer:<folder>"]: the tagger holds LM + transformer embeddings,
+    """train-tagger with extra_embeddings ["transformer:<folder>"]: the tagger holds LM + transformer embeddings,
     saves as safetensors + JSON, and a pipeline loads it with the folder gone and nothing unpickled."""
     import pickle
     import shutil
@@ -113,7 +116,7 @@ def test_tagger_stacks_a_local_transformer_with_the_lms_and_loads_without_it(tmp
     model = tmp_path / "bert"
     shutil.copytree(tiny_transformer, model)
     result = CliRunner().invoke(app, [str(a) for a in [
-        "train-ner", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
+        "train-tagger", REPO / "configs/ner_demo.cfg", tmp_path / "ner", "--paths.train", tmp_path / "t.spacy",
         "--paths.dev", "null", "--paths.lm_forward", lm, "--paths.lm_backward", "null",
         "--ner.extra_embeddings", f'["transformer:{model}"]', "--ner.hidden_size", "8", "--ner.max_epochs", "1"]])
     assert result.exit_code == 0, result.output

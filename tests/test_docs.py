@@ -1,0 +1,72 @@
+"""README and docs/ say only what exists: every command they show has --help, every step they run is in
+project.yml, every path README names is in the repository or is written by a named project step."""
+import re
+from pathlib import Path
+
+import pytest
+import srsly
+from typer.testing import CliRunner
+
+from spacy_clinical_flair.cli import app
+
+from .conftest import REPO
+
+PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+PROJECT = srsly.read_yaml(REPO / "project.yml")
+STEPS = {command["name"] for command in PROJECT["commands"]} | set(PROJECT["workflows"])
+#: what the project's steps write (a path README names may be one of these, or inside one)
+OUTPUTS = {output for command in PROJECT["commands"] for output in command.get("outputs", [])}
+
+
+def text(page: Path) -> str:
+    return page.read_text(encoding="utf-8").replace("\\\n", " ")  # shell continuation lines joined
+
+
+def cli_commands():
+    found = set()
+    for page in PAGES:
+        for name in re.findall(r"python -m spacy_clinical_flair ([a-z][a-z-]+)", text(page)):
+            found.add((page.name, name))
+    return sorted(found)
+
+
+def project_runs():
+    found = set()
+    for page in PAGES:
+        for name in re.findall(r"spacy project run ([a-z][\w-]*)", text(page)):
+            found.add((page.name, name))
+    return sorted(found)
+
+
+def test_the_pages_show_commands_at_all():
+    assert len(cli_commands()) >= 10 and len(project_runs()) >= 5
+
+
+@pytest.mark.parametrize("page, command", cli_commands())
+def test_every_command_the_docs_show_has_help(page, command):
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Usage" in result.output, f"{page}: python -m spacy_clinical_flair {command}"
+
+
+@pytest.mark.parametrize("page, step", project_runs())
+def test_every_project_step_the_docs_run_exists(page, step):
+    assert step in STEPS, f"{page}: spacy project run {step} is not a command or workflow of project.yml"
+
+
+def readme_paths():
+    readme = text(REPO / "README.md")
+    prefixes = "assets|configs|docs|benchmarks|tests|scripts|spacy_clinical_flair|metrics|training|corpus|packages|models"
+    return sorted(set(re.findall(rf"(?<![\w./-])((?:{prefixes})/[\w./*-]*[\w*])", readme)))
+
+
+def test_readme_names_paths():
+    assert len(readme_paths()) >= 10
+
+
+@pytest.mark.parametrize("path", readme_paths())
+def test_every_path_readme_names_exists_or_is_written_by_a_step(path):
+    if "*" in path:
+        assert list(REPO.glob(path)) or any(Path(o).match(path) for o in OUTPUTS), path
+        return
+    produced = any(path == output or path.startswith(output.rstrip("/") + "/") for output in OUTPUTS)
+    assert (REPO / path).exists() or produced, f"README names {path}: not in the repository, no step writes it"
