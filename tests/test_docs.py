@@ -70,3 +70,28 @@ def test_every_path_readme_names_exists_or_is_written_by_a_step(path):
         return
     produced = any(path == output or path.startswith(output.rstrip("/") + "/") for output in OUTPUTS)
     assert (REPO / path).exists() or produced, f"README names {path}: not in the repository, no step writes it"
+
+
+def python_names():
+    """Every ``from spacy_clinical_flair... import a, b`` and dotted ``spacy_clinical_flair.x.y.name`` the pages show."""
+    found = set()
+    for page in PAGES:
+        for module, names in re.findall(r"from (spacy_clinical_flair[\w.]*) import ([\w, ]+)", text(page)):
+            found.update((page.name, module, name.strip()) for name in names.split(",") if name.strip())
+        for dotted in re.findall(r"`(spacy_clinical_flair(?:\.\w+)+)", text(page)):
+            module, _, name = dotted.rpartition(".")
+            found.add((page.name, module, name))
+    return sorted(found)
+
+
+@pytest.mark.parametrize("page, module, name", python_names())
+def test_every_python_name_the_docs_show_exists(page, module, name):
+    import importlib
+    import importlib.util
+
+    try:
+        target = importlib.import_module(module)
+    except ModuleNotFoundError:  # e.g. spacy_clinical_flair.training.lm.train_lm: module.attribute.attribute
+        parent, _, attribute = module.rpartition(".")
+        target = getattr(importlib.import_module(parent), attribute)
+    assert hasattr(target, name) or importlib.util.find_spec(f"{module}.{name}"), f"{page}: {module}.{name}"

@@ -81,7 +81,11 @@ def doc_brat_entities(doc: Doc, spans_key: Optional[str] = None) -> List[BratEnt
     non-empty ``span.id_`` (as written by the converter for the fragments of a discontinuous entity) become
     one discontinuous entity again.
     """
-    return _assign_ids([(entity_id, label, fragments) for entity_id, label, fragments, _ in _entity_groups(doc, spans_key)])
+    return _with_ids(_entity_groups(doc, spans_key))
+
+
+def _with_ids(groups: Sequence[_Group]) -> List[BratEntityTriple]:
+    return _assign_ids([(entity_id, label, fragments) for entity_id, label, fragments, _ in groups])
 
 
 def doc_brat_notes(doc: Doc, groups: Sequence[_Group], entities: Sequence[BratEntityTriple]) -> List[BratNote]:
@@ -132,7 +136,7 @@ def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Option
             report.problems.append(Problem("missing_span_group", doc_id, None,
                                            f"the Doc has no span group {spans_key!r}: its .ann was written empty"))
         groups = _entity_groups(doc, spans_key)
-        entities = _assign_ids([(entity_id, label, fragments) for entity_id, label, fragments, _ in groups])
+        entities = _with_ids(groups)
         notes = doc_brat_notes(doc, groups, entities)
         report.problems.extend(Problem("kb_id", doc_id, None, f"kb_id_ {kb_id!r} has whitespace: no N line written for it")
                                for _, _, _, kb_id in groups if re.search(r"\s", kb_id))
