@@ -22,20 +22,17 @@ def text(page: Path) -> str:
     return page.read_text(encoding="utf-8").replace("\\\n", " ")  # shell continuation lines joined
 
 
+def on_pages(pattern: str):
+    """(page name, match) for every match of ``pattern``'s group on README and docs/, sorted."""
+    return sorted({(page.name, name) for page in PAGES for name in re.findall(pattern, text(page))})
+
+
 def cli_commands():
-    found = set()
-    for page in PAGES:
-        for name in re.findall(r"python -m spacy_clinical_flair ([a-z][a-z-]+)", text(page)):
-            found.add((page.name, name))
-    return sorted(found)
+    return on_pages(r"python -m spacy_clinical_flair ([a-z][a-z-]+)")
 
 
 def project_runs():
-    found = set()
-    for page in PAGES:
-        for name in re.findall(r"spacy project run ([a-z][\w-]*)", text(page)):
-            found.add((page.name, name))
-    return sorted(found)
+    return on_pages(r"spacy project run ([a-z][\w-]*)")
 
 
 def test_the_pages_show_commands_at_all():

@@ -73,10 +73,6 @@ class DocumentErrors:
     def spurious(self) -> List[Entity]:
         return self._of(SPURIOUS, 2)
 
-    @property
-    def counts(self) -> Counter:
-        return Counter(o[0] for o in self.outcomes)
-
 
 @dataclass
 class ErrorReport:
