@@ -12,10 +12,12 @@
 #   spacy-clinical-floret  spacy-clinical + static floret vectors (include_static_vectors) from FLORET_VECTORS, a
 #                        `spacy init vectors` folder made by benchmarks/floret_vectors.py from unlabelled text
 #   default              the project's default: spaCy NER on the Flair layer over the shipped base LMs as they are
+#   default-lm           the default after the project's `lm` step: the base LMs fine-tuned on the corpus's train+dev
+#                        text for LM_MINUTES (default 2) of the same budget, then spaCy NER on them for the rest
 #   spacy-flair-scratch  spaCy NER on the Flair layer over LMs trained from scratch in the budget (4 min)
 #   tagger               the clinical_flair_ner tagger recipe (configs/ner_cpu.cfg) on the shipped base LMs
 #   tagger-scratch       the same tagger on LMs trained from scratch in the budget (the earlier `cpu` recipe)
-# Writes OUT/SYSTEM-seedN/test.json (spacy evaluate) and seconds; then python benchmarks/accuracy_table.py OUT.
+# Writes OUT/SYSTEM-seedN/EVAL.json (spacy evaluate of the EVAL split: test, or dev with EVAL=dev) and seconds; then python benchmarks/accuracy_table.py OUT.
 set -euo pipefail
 corpus=${1:?usage: accuracy.sh CORPUS_DIR OUT [MINUTES] [SEEDS] [SYSTEM ...]}
 out=${2:?OUT}
@@ -36,7 +38,7 @@ done
 for system in $systems; do
   for seed in $seeds; do
     run="$out/$system-seed$seed"
-    if [ -f "$run/test.json" ]; then echo "$run done"; continue; fi
+    if [ -f "$run/${EVAL:-test}.json" ]; then echo "$run done"; continue; fi
     case $system in
       spacy) bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-clinical) SPACY_TOKENIZER=clinical bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
@@ -44,6 +46,8 @@ for system in $systems; do
       spacy-clinical-floret) SPACY_TOKENIZER=clinical VECTORS=${FLORET_VECTORS:?from benchmarks/floret_vectors.py} \
                  bash "$here/accuracy_spacy.sh" "$data" "$minutes" "$seed" "$run" ;;
       default) FINETUNE_MINUTES=0 BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
+                 bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
+      default-lm) FINETUNE_MINUTES=${LM_MINUTES:-2} BASE_FORWARD=$base_forward BASE_BACKWARD=$base_backward \
                  bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
       spacy-flair-scratch) FINETUNE_MINUTES=4 BASE_FORWARD=scratch \
                  bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ;;
@@ -54,4 +58,4 @@ for system in $systems; do
     esac
   done
 done
-python "$here/accuracy_table.py" "$out"
+python "$here/accuracy_table.py" "$out" --split "${EVAL:-test}"

@@ -4,7 +4,9 @@ Registered as the spaCy factory ``clinical_sentencizer``. A sentence ends
 
 * after ``.``, ``!``, ``?`` or ``…`` (and any closing quotes or brackets after it) when the next
   word starts with an upper-case letter, a digit or an opening mark, unless the word before
-  the full stop is a known abbreviation or a single letter (initials); and
+  the full stop is a known abbreviation or a single letter (initials), the mark is glued to the
+  next word (``Ed.ICA``, ``No.7``, ``670.97.10.26``), or the word before is a number abbreviation
+  and the next word a number (``No. 654``); and
 * at a line break (a whitespace token containing one), when ``split_on_newlines`` is on.
 
 Whitespace tokens stay at the end of the sentence they follow, so no sentence starts with
@@ -31,8 +33,13 @@ DEFAULT_ABBREVIATIONS: FrozenSet[str] = frozenset(
     mg mcg µg g gr kg ml cc dl l mmol meq ui u cm mm km h hr hrs min seg sem
     c.s.p v.o i.v i.m s.c vo iv im sc
     ca lab antec ant ppal dcha izq dcho izqdo sup inf post med
+    av avd avda ctra crta carr pso pº pza plza pz urb esc edif ed apdo cdad col sta sto dña dª bº
+    tfno tfn telf tlf tlfno
     """.split()
 )
+#: Words after which a full stop followed by a number does not end a sentence (``No. 654``, ``Nro. 3``):
+#: not abbreviations everywhere, as ``no.`` also ends sentences.
+NUMBER_ABBREVIATIONS: FrozenSet[str] = frozenset({"no", "nro", "nos"})
 
 #: Brazilian/European Portuguese clinical abbreviations (``lang: pt``).
 PORTUGUESE_ABBREVIATIONS: FrozenSet[str] = frozenset(
@@ -109,6 +116,11 @@ class ClinicalSentencizer:
         if following is None:
             return False
         first = following[0]
+        glued = not space_after[index] and not is_space[index + 1] and texts[index + 1] not in CLOSING
+        if glued and first.isalnum():
+            return False  # glued to the next word: "Ed.ICA", "No.7", "670.97"
+        if index > 0 and first.isdigit() and texts[index - 1].lower() in NUMBER_ABBREVIATIONS:
+            return False
         return first.isupper() or first.isdigit() or following in OPENING or first in OPENING
 
 

@@ -2,6 +2,7 @@
 import spacy
 
 from spacy_clinical_flair.text.sentences import ClinicalSentencizer
+from spacy_clinical_flair.text.tokenizer import blank_pipeline
 
 
 def sents(nlp, text, ents=()):
@@ -46,3 +47,23 @@ def test_factory_is_registered_and_works_in_a_pipeline():
     nlp.add_pipe("clinical_sentencizer")
     assert [s.text for s in nlp("Uno. Dos.").sents] == ["Uno.", "Dos."]
     assert len(nlp("")) == 0
+
+
+def test_addresses_and_contact_lines_are_not_cut():
+    nlp = blank_pipeline("es")  # the clinical tokenizer splits "Ctra." and "Ed.ICA" at the full stop
+    # MEDDOCAN dev: each of these was cut in two at inference, splitting the CALLE or phone entity in it
+    for text in ["Hospital Virgen de la Arrixaca Ctra. Madrid - Cartagena s/n.",
+                 "Vive en Pso. Isabel La Católica, s/n.",
+                 "Urb. El Arco, 16.",
+                 "Pz de Pontevedra,2, Ed.ICA, Esc.2a,5ºC 30009 Murcia.",
+                 "Edificio No.7, Suite 737 Managua.",
+                 "España Tfno. 670.97.10.26 E-mail: a@b.es",
+                 "Calle 15 No. 654 e/ A Vedado."]:
+        assert sents(nlp, text) == [text], text
+
+
+def test_the_new_rules_still_end_sentences_where_they_end():
+    nlp = blank_pipeline("es")
+    # a full stop followed by a space and a capital still ends one, after a number too; "no." before a word does
+    assert sents(nlp, "Calle Mayor 3. Fiebre alta.") == ["Calle Mayor 3.", "Fiebre alta."]
+    assert sents(nlp, "Dice que no. Luego mejora.") == ["Dice que no.", "Luego mejora."]

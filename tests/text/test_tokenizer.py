@@ -39,3 +39,24 @@ def test_registered_for_configs_and_saved_with_the_pipeline(tmp_path):
 def test_unknown_tokenizer_name():
     with pytest.raises(ValueError, match="clinical, default"):
         blank_pipeline("es", "whitespace")
+
+
+@pytest.mark.parametrize("text, entity, expected_tokens", [
+    # MEDDOCAN addresses that end at "s/n" (sin número): spaCy's "n." exception glued the stop to the n
+    ("Avda. Carlos Haya, s/n. 29010 Málaga", "Avda. Carlos Haya, s/n",
+     ["Avda.", "Carlos", "Haya", ",", "s", "/", "n", ".", "29010", "Málaga"]),
+    # an ordinal sign before the full stop: "1º." was one token
+    ("Colón, 28, 1º. 36201 Vigo", "Colón, 28, 1º", ["Colón", ",", "28", ",", "1º", ".", "36201", "Vigo"]),
+    # a letter glued to a number by a slash: the number is the record id
+    ("CIPA: nhc/976421.", "976421", ["CIPA", ":", "nhc", "/", "976421", "."]),
+])
+def test_entity_edges_found_in_meddocan_dev_are_token_edges(text, entity, expected_tokens):
+    doc = blank_pipeline("es").make_doc(text)
+    assert [t.text for t in doc] == expected_tokens
+    start = text.index(entity)
+    assert doc.char_span(start, start + len(entity)) is not None
+
+
+def test_dates_ratios_and_upper_case_initials_stay_as_they_were():
+    assert tokens(blank_pipeline("es"), "el 21/12/1995, 3/4 de dosis, J. García") == [
+        "el", "21/12/1995", ",", "3/4", "de", "dosis", ",", "J", ".", "García"]

@@ -1,0 +1,102 @@
+"""A majority vote of trained systems on one gold split, against each of them, with the paired bootstrap.
+
+Each system (a pipeline folder, or a ``.spacy`` file of its predictions on the gold documents in their order)
+is run on the gold texts once and its predictions kept in OUT/NAME.spacy (reused when there). The vote keeps an
+entity when at least --min-votes systems (default: a strict majority) predicted exactly it (same characters,
+same label), with :func:`spacy_clinical_flair.pipeline.ensemble.vote` — the rule of ``clinical_flair_vote``,
+here on character offsets so that systems with different tokenizers can vote. OUT/vote.spacy holds the voted
+predictions, OUT/vote.json the vote's strict P/R/F1 and its paired bootstrap against every member.
+
+    python benchmarks/vote_bench.py GOLD.spacy OUT NAME=SYSTEM NAME=SYSTEM [NAME=SYSTEM ...] [--min-votes K]
+
+The members' training budgets add up: a vote of three 10-minute systems cost 30 minutes of training.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import spacy
+import srsly
+from spacy.tokens import Doc, DocBin
+
+from spacy_clinical_flair.corpus.docs import read_docbin
+from spacy_clinical_flair.evaluate.significance import compare_docs, document_counts, entity_set, micro_f1
+from spacy_clinical_flair.pipeline.ensemble import Prediction, vote
+
+
+def predictions(name: str, system: str, gold: Sequence[Doc], out: Path) -> List[Doc]:
+    """The system's predicted Docs on the gold texts, cached in OUT/NAME.spacy."""
+    cached = out / f"{name}.spacy"
+    if system.endswith(".spacy"):
+        cached = Path(system)
+    if cached.exists():
+        return list(read_docbin(cached, gold[0].lang_))
+    nlp = spacy.load(system)
+    docs = list(nlp.pipe(doc.text for doc in gold))
+    DocBin(docs=docs, store_user_data=False).to_disk(cached)
+    return docs
+
+
+def char_predictions(doc: Doc) -> List[Prediction]:
+    """A Doc's entities as (start_char, end_char, label, 1.0)."""
+    return [(ent.start_char, ent.end_char, ent.label_, 1.0) for ent in doc.ents]
+
+
+def voted_doc(template: Doc, members: Sequence[Doc], min_votes: int | None) -> tuple[Doc, int]:
+    """A copy of ``template`` whose entities are the members' vote; also how many winners did not fit its tokens."""
+    doc = Doc(template.vocab, words=[t.text for t in template], spaces=[bool(t.whitespace_) for t in template])
+    spans, unaligned = [], 0
+    for start, end, label, _ in vote([char_predictions(member) for member in members], min_votes):
+        span = doc.char_span(start, end, label=label)
+        if span is None:
+            unaligned += 1
+        else:
+            spans.append(span)
+    doc.ents = spans
+    return doc, unaligned
+
+
+def strict_prf(gold: Sequence[Doc], predicted: Sequence[Doc]) -> Dict[str, float]:
+    """Strict micro P/R/F1 from the same per-document counts the bootstrap resamples."""
+    counts = document_counts([entity_set(d) for d in gold], [entity_set(d) for d in predicted]).sum(0)
+    matches, n_predicted, n_gold = (int(c) for c in counts)
+    return {"p": matches / n_predicted if n_predicted else 0.0, "r": matches / n_gold if n_gold else 0.0,
+            "f": float(micro_f1(counts))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("gold", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("systems", nargs="+", help="NAME=PIPELINE or NAME=PREDICTIONS.spacy, two or more")
+    parser.add_argument("--min-votes", type=int, default=None, help="default: a strict majority")
+    parser.add_argument("--samples", type=int, default=10_000)
+    args = parser.parse_args()
+    named = dict(item.split("=", 1) for item in args.systems)
+    if len(named) < 2:
+        parser.error("name two systems or more, as NAME=SYSTEM")
+    args.out.mkdir(parents=True, exist_ok=True)
+    gold = list(read_docbin(args.gold, "es"))
+    member_docs = {name: predictions(name, system, gold, args.out) for name, system in named.items()}
+    voted = []
+    unaligned = 0
+    for i, doc in enumerate(gold):
+        v, missed = voted_doc(doc, [docs[i] for docs in member_docs.values()], args.min_votes)
+        voted.append(v)
+        unaligned += missed
+    DocBin(docs=voted, store_user_data=False).to_disk(args.out / "vote.spacy")
+    result: Dict[str, object] = {"gold": str(args.gold), "systems": named, "min_votes": args.min_votes,
+                                 "unaligned_winners": unaligned, "vote": strict_prf(gold, voted), "against": {}}
+    print(f"vote of {', '.join(named)}: F1 {result['vote']['f']:.4f} (P {result['vote']['p']:.4f} "
+          f"R {result['vote']['r']:.4f}); {unaligned} winners not on the gold tokens")
+    for name, docs in member_docs.items():
+        boot = compare_docs(gold, voted, docs, args.samples)
+        result["against"][name] = boot.to_dict()
+        print("  " + boot.summary("vote", name))
+    srsly.write_json(args.out / "vote.json", result)
+
+
+if __name__ == "__main__":
+    main()
