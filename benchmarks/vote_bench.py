@@ -22,7 +22,7 @@ import srsly
 from spacy.tokens import Doc, DocBin
 
 from spacy_clinical_flair.corpus.docs import read_docbin
-from spacy_clinical_flair.evaluate.significance import compare_docs, document_counts, entity_set, micro_f1
+from spacy_clinical_flair.evaluate.significance import compare_docs, strict_scores
 from spacy_clinical_flair.pipeline.ensemble import Prediction, vote
 
 
@@ -58,14 +58,6 @@ def voted_doc(template: Doc, members: Sequence[Doc], min_votes: int | None) -> t
     return doc, unaligned
 
 
-def strict_prf(gold: Sequence[Doc], predicted: Sequence[Doc]) -> Dict[str, float]:
-    """Strict micro P/R/F1 from the same per-document counts the bootstrap resamples."""
-    counts = document_counts([entity_set(d) for d in gold], [entity_set(d) for d in predicted]).sum(0)
-    matches, n_predicted, n_gold = (int(c) for c in counts)
-    return {"p": matches / n_predicted if n_predicted else 0.0, "r": matches / n_gold if n_gold else 0.0,
-            "f": float(micro_f1(counts))}
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("gold", type=Path)
@@ -88,7 +80,7 @@ def main() -> None:
         unaligned += missed
     DocBin(docs=voted, store_user_data=False).to_disk(args.out / "vote.spacy")
     result: Dict[str, object] = {"gold": str(args.gold), "systems": named, "min_votes": args.min_votes,
-                                 "unaligned_winners": unaligned, "vote": strict_prf(gold, voted), "against": {}}
+                                 "unaligned_winners": unaligned, "vote": strict_scores(gold, voted), "against": {}}
     print(f"vote of {', '.join(named)}: F1 {result['vote']['f']:.4f} (P {result['vote']['p']:.4f} "
           f"R {result['vote']['r']:.4f}); {unaligned} winners not on the gold tokens")
     for name, docs in member_docs.items():

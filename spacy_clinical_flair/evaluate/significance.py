@@ -68,6 +68,15 @@ def micro_f1(counts: numpy.ndarray) -> numpy.ndarray:
     return numpy.divide(2.0 * matches, denominator, out=numpy.zeros(matches.shape), where=denominator > 0)
 
 
+def strict_scores(gold: Sequence[Doc], predicted: Sequence[Doc]) -> Dict[str, float]:
+    """Strict micro ``p``, ``r`` and ``f`` of predicted Docs against gold Docs (in order), from the per-document
+    counts that :func:`paired_bootstrap` resamples."""
+    counts = document_counts([entity_set(d) for d in gold], [entity_set(d) for d in predicted]).sum(0)
+    matches, n_predicted, n_gold = (int(c) for c in counts)
+    return {"p": matches / n_predicted if n_predicted else 0.0, "r": matches / n_gold if n_gold else 0.0,
+            "f": float(micro_f1(counts))}
+
+
 def paired_bootstrap(counts_a: numpy.ndarray, counts_b: numpy.ndarray, samples: int = 10_000,
                      seed: int = 0, batch: int = 1_000) -> PairedBootstrap:
     """The paired bootstrap of the module docstring over per-document counts (:func:`document_counts`)."""

@@ -8,7 +8,13 @@ from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app
-from spacy_clinical_flair.evaluate.significance import compare_docs, document_counts, micro_f1, paired_bootstrap
+from spacy_clinical_flair.evaluate.significance import (
+    compare_docs,
+    document_counts,
+    micro_f1,
+    paired_bootstrap,
+    strict_scores,
+)
 
 runner = CliRunner()
 
@@ -98,3 +104,13 @@ def test_compare_docs_and_cli(tmp_path):
     assert saved["significant"] is True and saved["difference"] == pytest.approx(1 / 3)
     with pytest.raises(ValueError, match="not the gold document's text"):
         compare_docs(gold, good[::-1], half)
+
+
+def test_strict_scores_by_hand():
+    nlp = spacy.blank("es")
+    texts = ["Juan vive en Madrid", "Ana en Lugo"]
+    gold = make_docs(nlp, texts, [[(0, 4, "NOMBRE"), (13, 19, "LUGAR")], [(0, 3, "NOMBRE"), (7, 11, "LUGAR")]])
+    # right: Juan, Lugo; wrong label on Ana; "vive" spurious; Madrid missed -> 2 of 4 predicted, 2 of 4 gold
+    predicted = make_docs(nlp, texts, [[(0, 4, "NOMBRE"), (5, 9, "LUGAR")], [(0, 3, "LUGAR"), (7, 11, "LUGAR")]])
+    assert strict_scores(gold, predicted) == {"p": 0.5, "r": 0.5, "f": pytest.approx(0.5)}
+    assert strict_scores(gold, [nlp.make_doc(t) for t in texts]) == {"p": 0.0, "r": 0.0, "f": 0.0}
