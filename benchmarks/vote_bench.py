@@ -1,13 +1,13 @@
 """A majority vote of trained systems on one gold split, against each of them, with the paired bootstrap.
 
-Each system (a pipeline folder, or a ``.spacy`` file of its predictions on the gold documents in their order)
-is run on the gold texts once and its predictions kept in OUT/NAME.spacy (reused when there). The vote keeps an
-entity when at least --min-votes systems (default: a strict majority) predicted exactly it (same characters,
-same label), with :func:`spacy_clinical_flair.pipeline.ensemble.vote` — the rule of ``clinical_flair_vote``,
-here on character offsets so that systems with different tokenizers can vote. OUT/vote.spacy holds the voted
-predictions, OUT/vote.json the vote's strict P/R/F1 and its paired bootstrap against every member.
+Each system is a ``.spacy`` file of its predictions on the gold documents in their order (``predict_split.py``
+writes one from a trained pipeline). The vote keeps an entity when at least --min-votes systems (default: a
+strict majority) predicted exactly it (same characters, same label), with
+:func:`spacy_clinical_flair.pipeline.ensemble.vote` — the rule of ``clinical_flair_vote``, here on character
+offsets so that systems with different tokenizers can vote. OUT/vote.spacy holds the voted predictions,
+OUT/vote.json the vote's strict P/R/F1 and its paired bootstrap against every member.
 
-    python benchmarks/vote_bench.py GOLD.spacy OUT NAME=SYSTEM NAME=SYSTEM [NAME=SYSTEM ...] [--min-votes K]
+    python benchmarks/vote_bench.py GOLD.spacy OUT NAME=PREDICTIONS.spacy NAME=PREDICTIONS.spacy [...] [--min-votes K]
 
 The members' training budgets add up: a vote of three 10-minute systems cost 30 minutes of training.
 """
@@ -17,26 +17,12 @@ import argparse
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-import spacy
 import srsly
 from spacy.tokens import Doc, DocBin
 
 from spacy_clinical_flair.corpus.docs import read_docbin
 from spacy_clinical_flair.evaluate.significance import compare_docs, strict_scores
 from spacy_clinical_flair.pipeline.ensemble import Prediction, vote
-
-
-def predictions(name: str, system: str, gold: Sequence[Doc], out: Path) -> List[Doc]:
-    """The system's predicted Docs on the gold texts, cached in OUT/NAME.spacy."""
-    cached = out / f"{name}.spacy"
-    if system.endswith(".spacy"):
-        cached = Path(system)
-    if cached.exists():
-        return list(read_docbin(cached, gold[0].lang_))
-    nlp = spacy.load(system)
-    docs = list(nlp.pipe(doc.text for doc in gold))
-    DocBin(docs=docs, store_user_data=False).to_disk(cached)
-    return docs
 
 
 def char_predictions(doc: Doc) -> List[Prediction]:
@@ -62,16 +48,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("gold", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("systems", nargs="+", help="NAME=PIPELINE or NAME=PREDICTIONS.spacy, two or more")
+    parser.add_argument("systems", nargs="+", help="NAME=PREDICTIONS.spacy, two or more")
     parser.add_argument("--min-votes", type=int, default=None, help="default: a strict majority")
     parser.add_argument("--samples", type=int, default=10_000)
     args = parser.parse_args()
     named = dict(item.split("=", 1) for item in args.systems)
     if len(named) < 2:
-        parser.error("name two systems or more, as NAME=SYSTEM")
+        parser.error("name two systems or more, as NAME=PREDICTIONS.spacy")
     args.out.mkdir(parents=True, exist_ok=True)
     gold = list(read_docbin(args.gold, "es"))
-    member_docs = {name: predictions(name, system, gold, args.out) for name, system in named.items()}
+    member_docs = {name: list(read_docbin(Path(path), "es")) for name, path in named.items()}
     voted = []
     unaligned = 0
     for i, doc in enumerate(gold):

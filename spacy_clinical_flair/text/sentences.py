@@ -108,10 +108,10 @@ class ClinicalSentencizer:
         return starts
 
     def _ends_sentence(self, texts: List[str], is_space: List[bool], space_after: List[bool], index: int) -> bool:
-        if index > 0:
-            word = texts[index - 1].lower().rstrip(".")
-            if not space_after[index - 1] and (word in self.abbreviations or (len(word) == 1 and word.isalpha())):
-                return False
+        previous = texts[index - 1].lower() if index > 0 else ""
+        word = previous.rstrip(".")
+        if word and not space_after[index - 1] and (word in self.abbreviations or (len(word) == 1 and word.isalpha())):
+            return False
         following = _next_word(texts, is_space, index)
         if following is None:
             return False
@@ -119,7 +119,7 @@ class ClinicalSentencizer:
         glued = not space_after[index] and not is_space[index + 1] and texts[index + 1] not in CLOSING
         if glued and first.isalnum():
             return False  # glued to the next word: "Ed.ICA", "No.7", "670.97"
-        if index > 0 and first.isdigit() and texts[index - 1].lower() in NUMBER_ABBREVIATIONS:
+        if first.isdigit() and previous in NUMBER_ABBREVIATIONS:
             return False
         return first.isupper() or first.isdigit() or following in OPENING or first in OPENING
 
