@@ -10,6 +10,7 @@
 # SPACY_TOKENIZER=clinical trains spaCy with this package's clinical tokenizer instead of its own.
 # BLAS_OPS=1 runs thinc's matrix products on numpy's BLAS (this package's clinical_flair.blas_ops.v1).
 # VECTORS=DIR adds static vectors (a `spacy init vectors` folder, e.g. from benchmarks/floret_vectors.py).
+# AVERAGES=1 trains with parameter averaging (--training.optimizer.use_averages true; spaCy's config: false).
 # EVAL=dev|test picks the split scored at the end (default test).
 # Writes OUT/test.json (spacy evaluate) and OUT/seconds (training wall clock).
 set -euo pipefail
@@ -23,6 +24,7 @@ start=$(date +%s)
 extra_args=()
 if [ "${SPACY_TOKENIZER:-default}" = clinical ]; then extra_args=(--nlp.tokenizer.@tokenizers clinical_flair.tokenizer.v1); fi
 if [ -n "${BLAS_OPS:-}" ]; then extra_args+=(--nlp.after_pipeline_creation '{"@callbacks": "clinical_flair.blas_ops.v1"}'); fi
+if [ -n "${AVERAGES:-}" ]; then extra_args+=(--training.optimizer.use_averages true); fi
 if [ -n "${VECTORS:-}" ]; then extra_args+=(--paths.vectors "$VECTORS" --components.tok2vec.model.embed.include_static_vectors true); fi
 timeout "${minutes}m" python -m spacy train "$out/spacy-ner.cfg" --output "$out/model" \
   --paths.train "$data/train.spacy" --paths.dev "$data/dev.spacy" --system.seed "$seed" "${extra_args[@]}" \
