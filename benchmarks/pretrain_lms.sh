@@ -6,6 +6,9 @@
 #
 #   bash benchmarks/pretrain_lms.sh DATA_ROOT [OUT] [--section.key value ...]
 #
+# EXCLUDE (environment, space-separated folder names, e.g. EXCLUDE=meddoprof) leaves those text folders out:
+# lm-text/meddoprof has no known licence, so LMs that ship never read it.
+#
 # DATA_ROOT holds corpus folders: labelled ones with train/, dev/ and test/ BRAT folders (e.g. ../shared/data
 # with meddocan/ and medprocner/), and unlabelled ones whose sub-folders hold .txt files (e.g. lm-text/cases).
 # Writes OUT/{forward,backward}/best-lm.pt, checkpoint.pt, loss.txt (validation perplexity after every split)
@@ -15,9 +18,10 @@ set -euo pipefail
 root=${1:?usage: pretrain_lms.sh DATA_ROOT [OUT] [overrides]}
 out=${2:-benchmarks/out/pretrain}
 shift $(( $# < 2 ? $# : 2 ))
-read -r text_dirs test_dirs < <(python - "$root" <<'PY'
+read -r text_dirs test_dirs < <(python - "$root" "${EXCLUDE:-}" <<'PY'
 import json, pathlib, sys
 root = pathlib.Path(sys.argv[1])
+excluded = set(sys.argv[2].split())
 text, test = [], []
 for corpus in sorted(p for p in root.iterdir() if p.is_dir()):
     subs = sorted(p for p in corpus.iterdir() if p.is_dir())
@@ -25,7 +29,7 @@ for corpus in sorted(p for p in root.iterdir() if p.is_dir()):
         text += [str(p) for p in subs if p.name in ("train", "dev")]
         test += [str(p) for p in subs if p.name == "test"]
     else:
-        text += [str(p) for p in subs]
+        text += [str(p) for p in subs if p.name not in excluded]
 print(json.dumps(text, separators=(",", ":")), json.dumps(test, separators=(",", ":")))
 PY
 )

@@ -13,9 +13,10 @@ each holding one loaded pipeline and writing the shards it annotates. ``OUTPUT/a
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
-import shutil
+import stat
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 import srsly
 
+from ..corpus.safe_files import UnsafeOutput, remove_path, write_atomic
 from ..pipeline.component import SCORE_EXTENSION
 from .shards import (
     SHARD_NAMES,
@@ -119,9 +121,20 @@ def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
 @contextlib.contextmanager
 def output_lock(output: Path) -> Iterator[None]:
     """Hold ``output/.annotate.lock`` (an exclusive ``flock``) for the job: a second job on the same folder is
-    refused with :class:`OutputInUse` instead of writing beside the first. The OS releases it if we die."""
+    refused with :class:`OutputInUse` instead of writing beside the first. The OS releases it if we die. The
+    lock file is opened with ``O_NOFOLLOW`` (a symlink under its name is refused, nothing written through it)
+    and the pid is written only once the lock is held."""
     output.mkdir(parents=True, exist_ok=True)
-    with open(output / LOCK, "a+", encoding="utf-8") as handle:
+    try:
+        descriptor = os.open(output / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    except OSError as err:
+        if (output / LOCK).is_symlink():
+            raise UnsafeOutput(err.errno, f"{output / LOCK} is a symlink; remove it (annotate never writes through "
+                                          "a symlink)") from None
+        raise
+    with os.fdopen(descriptor, "r+", encoding="utf-8") as handle:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise UnsafeOutput(errno.EINVAL, f"{output / LOCK} is not a regular file; remove it")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -156,6 +169,10 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
     """Create ``output`` and record the job. Resuming is refused, with what to do, when the folder holds
     another job's shards, shards of a changed input, or shards without a manifest."""
     manifest = output / MANIFEST
+    for name in (MANIFEST, SUMMARY):
+        if (output / name).is_symlink():
+            raise UnsafeOutput(errno.ELOOP, f"{output / name} is a symlink; remove it (annotate neither reads nor "
+                                            "writes through a symlink)")
     leftovers = [*output.glob("shard-*"), *output.glob(".tmp-*")] if output.is_dir() else []
     if resume and manifest.is_file():
         try:
@@ -175,49 +192,67 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
                          "--no-resume to remove them and start afresh, or another output folder")
     if not resume:
         for path in [*leftovers, output / SUMMARY]:
-            shutil.rmtree(path) if path.is_dir() else path.unlink(missing_ok=True)
+            remove_path(path)  # a symlink among them goes, not what it points to
     output.mkdir(parents=True, exist_ok=True)
-    srsly.write_json(manifest, job)
+    write_atomic(manifest, lambda tmp: srsly.write_json(tmp, job))
 
 
 def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: AnnotateSettings) -> ShardResult:
     """Annotate one shard's documents; a document the pipeline fails on is skipped with the error.
 
-    ``nlp.pipe`` runs under spaCy's error handler :func:`_leave_out` (``nlp.set_error_handler``, which every
-    component honours, ``clinical_flair_ner`` included): a batch that fails is left out of the stream instead
-    of stopping it. Its documents, missing from what came back, are then run one by one under spaCy's default
-    handler, so that only the one at fault is skipped, with its error.
+    Works with any pipeline (spaCy's ``ner`` does not support ``nlp.set_error_handler``, so no error handler
+    is set): :func:`pipe_isolated` runs the documents through ``nlp.pipe`` and, where a batch fails, runs that
+    batch's documents one by one, so only the one at fault is skipped.
     """
-    from spacy.util import raise_error
-
     result = ShardResult(index, skipped=[{"id": d.id, "problem": d.problem} for d in shard if d.problem])
     good = [document for document in shard if document.problem is None]
     with_doc = settings.output_format == "spacy"
-    nlp.set_error_handler(_leave_out)
-    try:
-        done = {position: doc for doc, position in nlp.pipe(((d.text, i) for i, d in enumerate(good)), as_tuples=True,
-                                                              batch_size=settings.batch_size, n_process=settings.n_process)}
-    finally:
-        nlp.set_error_handler(raise_error)
-    for position, document in enumerate(good):
-        doc = done.get(position)
-        if doc is None:  # in a batch that failed
-            try:
-                doc = nlp(document.text)
-            except Exception as err:
-                result.skipped.append({"id": document.id, "problem": f"the pipeline failed: {type(err).__name__}: {err}"})
-                continue
+    outcomes = pipe_isolated(nlp, [d.text for d in good], settings.batch_size, settings.n_process)
+    for document, outcome in zip(good, outcomes):
+        if isinstance(outcome, Exception):
+            result.skipped.append({"id": document.id,
+                                   "problem": f"the pipeline failed: {type(outcome).__name__}: {outcome}"})
+            continue
         try:
-            result.documents.append(annotated_document(document.id, doc, with_doc))
+            result.documents.append(annotated_document(document.id, outcome, with_doc))
         except Exception as err:  # e.g. a Doc that cannot be serialised: this document only
             result.skipped.append({"id": document.id, "problem": f"could not be stored: {type(err).__name__}: {err}"})
     return result
 
 
-def _leave_out(proc_name: str, proc: Any, docs: Any, error: Exception) -> None:
-    """spaCy error handler: the failed batch is left out of ``nlp.pipe``'s stream (its documents are retried one
-    by one). Module-level, so that it reaches ``n_process`` workers."""
-    return None
+def pipe_isolated(nlp, texts: Sequence[str], batch_size: int = 64, n_process: int = 1) -> List[Any]:
+    """``nlp.pipe`` over ``texts``: one Doc, or the Exception it raised, per text, in order.
+
+    ``nlp.pipe`` yields its Docs in order, so when it raises, the batch at fault starts after the last Doc it
+    yielded: those ``batch_size`` texts are run one by one (``nlp(text)``, each error kept for its own text),
+    and ``nlp.pipe`` goes on with the rest. A text the stream left out without raising (a pipeline whose error
+    handler drops a batch) is run alone too. Correct whatever batching the components do inside (a component
+    batching wider only makes this repeat), and needs no ``nlp.set_error_handler``, which spaCy's ``ner`` lacks.
+    """
+    outcomes: Dict[int, Any] = {}
+    pending = list(range(len(texts)))
+    while pending:
+        failed = False
+        try:
+            for doc, position in nlp.pipe(((texts[i], i) for i in pending), as_tuples=True, batch_size=batch_size,
+                                          n_process=n_process):
+                outcomes[position] = doc
+        except Exception:
+            failed = True
+        known = max((n + 1 for n, i in enumerate(pending) if i in outcomes), default=0)
+        alone = [i for i in pending[:known] if i not in outcomes]
+        if failed:
+            alone += pending[known:known + max(1, batch_size)]
+            pending = pending[known + max(1, batch_size):]
+        else:
+            alone += [i for i in pending[known:] if i not in outcomes]
+            pending = []
+        for i in alone:
+            try:
+                outcomes[i] = nlp(texts[i])
+            except Exception as err:
+                outcomes[i] = err
+    return [outcomes[i] for i in range(len(texts))]
 
 
 def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
@@ -250,7 +285,7 @@ def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSu
         for label, count in stats["labels"].items():
             summary.labels[label] = summary.labels.get(label, 0) + count
     summary.seconds = time.perf_counter() - started
-    srsly.write_json(output / SUMMARY, asdict(summary))
+    write_atomic(output / SUMMARY, lambda tmp: srsly.write_json(tmp, asdict(summary)))
     return summary
 
 

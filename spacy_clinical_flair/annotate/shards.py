@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import srsly
+
+from ..corpus.safe_files import write_atomic
 
 #: Output formats and the name of shard ``i`` in each.
 SHARD_NAMES = {"brat": "shard-{:05d}", "jsonl": "shard-{:05d}.jsonl", "parquet": "shard-{:05d}.parquet",
@@ -261,9 +262,9 @@ def write_shard(result: ShardResult, output: Path, output_format: str) -> Path:
     a crash or a truncated file at any point leaves a shard that a resumed run writes again."""
     final = shard_path(output, output_format, result.index)
     writers = {"brat": _write_brat, "jsonl": _write_jsonl, "parquet": _write_parquet, "spacy": _write_spacy}
-    _write_atomic(final, lambda tmp: writers[output_format](result, tmp))
+    write_atomic(final, lambda tmp: writers[output_format](result, tmp))
     stats = {**result.stats(), "digest": shard_digest(final)}
-    _write_atomic(stats_path(output, result.index),
+    write_atomic(stats_path(output, result.index),
                   lambda tmp: srsly.write_json(tmp, stats))
     return final
 
@@ -293,25 +294,6 @@ def shard_done(output: Path, output_format: str, index: int) -> bool:
     """Whether shard ``index`` is complete: data and stats exist and the data's digest is the recorded one."""
     stats, data = read_stats(output, index), shard_path(output, output_format, index)
     return stats is not None and data.exists() and stats.get("digest") == shard_digest(data)
-
-
-def _write_atomic(final: Path, write) -> None:
-    tmp = final.with_name(f".tmp-{os.getpid()}-{final.name}")
-    _remove(tmp)
-    try:
-        write(tmp)
-        if final.is_dir():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        _remove(tmp)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir():
-        shutil.rmtree(path)
-    elif path.exists():
-        path.unlink()
 
 
 def input_identity(plan: InputPlan) -> Dict[str, Any]:

@@ -54,12 +54,18 @@ def export_brat_command(
     spans_key: Optional[str] = typer.Option(
         None, help="Export this span group (e.g. 'brat' for every original entity) instead of doc.ents."),
     lang: str = typer.Option("es", "--lang", "-l", help="spaCy language code used to read the DocBin."),
+    overwrite: bool = typer.Option(
+        False, help="Write into a folder that already holds files, replacing pairs of the same names (never "
+                    "through a symlink: such documents are reported and not written)."),
 ) -> None:
-    """Write each Doc of a DocBin as a BRAT .txt/.ann pair, named by its doc_id."""
-    from ..corpus.export import export_docs_to_brat
+    """Write each Doc of a DocBin as a BRAT .txt/.ann pair, named by its doc_id, into an empty or new folder."""
+    from ..corpus.export import OutputNotEmpty, export_docs_to_brat
 
     docs = read_docbin(input_file, checked_lang(lang))
-    result = export_docs_to_brat(docs, output_dir, spans_key=spans_key)
+    try:
+        result = export_docs_to_brat(docs, output_dir, spans_key=spans_key, overwrite=overwrite)
+    except OutputNotEmpty as err:
+        raise typer.BadParameter(str(err), param_hint="OUTPUT_DIR") from None
     typer.echo(result.summary())
     typer.echo(f"written to {output_dir}")
 

@@ -362,20 +362,24 @@ def format_note_line(note: BratNote) -> str:
 
 def write_brat_document(
     folder: Path, doc_id: str, text: str, entities: Sequence[Tuple[str, str, Sequence[Fragment]]],
-    notes: Sequence[BratNote] = (),
+    notes: Sequence[BratNote] = (), overwrite: bool = False,
 ) -> Tuple[Path, Path]:
-    """Write ``doc_id.txt`` (the text byte for byte as UTF-8) and ``doc_id.ann``.
+    """Write ``doc_id.txt`` (the text byte for byte as UTF-8) and ``doc_id.ann`` under ``folder``.
 
     ``entities`` are ``(id, label, fragments)`` triples; empty ids are numbered ``T1``, ``T2``...
-    ``notes`` (``#`` and ``N`` lines) follow the ``T`` lines.
+    ``notes`` (``#`` and ``N`` lines) follow the ``T`` lines. Never through a symlink, and over an existing
+    file only with ``overwrite`` (:func:`~.safe_files.write_new_file`; refusals raise
+    :class:`~.safe_files.UnsafeOutput`, an ``OSError``).
     """
+    from .safe_files import write_new_file
+
     txt_path = Path(folder) / f"{doc_id}.txt"
-    txt_path.parent.mkdir(parents=True, exist_ok=True)
-    txt_path.write_bytes(text.encode("utf-8"))
     lines = []
     for number, (entity_id, label, fragments) in enumerate(entities, start=1):
         lines.append(format_t_line(entity_id or f"T{number}", label, fragments, text))
     lines.extend(format_note_line(note) for note in notes)
     ann_path = txt_path.with_suffix(".ann")
-    ann_path.write_bytes("".join(line + "\n" for line in lines).encode("utf-8"))
+    write_new_file(txt_path, text.encode("utf-8"), root=Path(folder), overwrite=overwrite)
+    write_new_file(ann_path, "".join(line + "\n" for line in lines).encode("utf-8"), root=Path(folder),
+                   overwrite=overwrite)
     return txt_path, ann_path

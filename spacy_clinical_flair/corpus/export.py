@@ -7,6 +7,7 @@ entity with a ``kb_id_`` but no such lines (e.g. from an entity linker) gets an 
 """
 from __future__ import annotations
 
+import errno
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from spacy.tokens import Doc, Span
 from .brat import NORMALIZATION, BratNote, Fragment, Problem, write_brat_document
 from .docs import DOC_ID_KEY, PathLike, doc_notes
 from .names import UniqueNames
+from .safe_files import UnsafeOutput
 
 BratEntityTriple = Tuple[str, str, List[Fragment]]
 
@@ -123,9 +125,22 @@ def _number_notes(notes: List[BratNote]) -> List[BratNote]:
     return numbered
 
 
-def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Optional[str] = None) -> ExportReport:
+class OutputNotEmpty(FileExistsError):
+    """The export folder already holds files and overwriting was not asked for."""
+
+
+def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Optional[str] = None,
+                        overwrite: bool = False) -> ExportReport:
     """Write one ``.txt``/``.ann`` pair per Doc under ``folder``, named by ``doc.user_data["doc_id"]``
-    (:class:`~.names.UniqueNames`: an unsafe or repeated id gets a numbered name, reported)."""
+    (:class:`~.names.UniqueNames`: an unsafe or repeated id gets a numbered name, reported).
+
+    A folder that already holds anything is refused (:class:`OutputNotEmpty`) unless ``overwrite``; even then
+    no file is written through a symlink (or under a symlinked folder): such a document is not written and
+    is reported as a ``symlink`` problem, so ``documents`` counts only the pairs written."""
+    folder = Path(folder)
+    if not overwrite and folder.is_dir() and any(folder.iterdir()):
+        raise OutputNotEmpty(f"{folder} is not empty: export into an empty or new folder, or pass --overwrite to "
+                             "replace the files of the same names there (symlinks are never written through)")
     report = ExportReport()
     names = UniqueNames()
     for index, doc in enumerate(docs):
@@ -141,7 +156,11 @@ def export_docs_to_brat(docs: Iterable[Doc], folder: PathLike, spans_key: Option
         report.problems.extend(Problem("kb_id", doc_id, None, f"kb_id_ {kb_id!r} has whitespace: no N line written for it")
                                for _, _, _, kb_id in groups if re.search(r"\s", kb_id))
         try:
-            write_brat_document(Path(folder), doc_id, doc.text, entities, notes)
+            write_brat_document(folder, doc_id, doc.text, entities, notes, overwrite=overwrite)
+        except UnsafeOutput as err:
+            report.problems.append(Problem("symlink" if err.errno == errno.ELOOP else "not_replaced", doc_id, None,
+                                           f"not written: {err.strerror}"))
+            continue
         except OSError as err:
             report.problems.append(Problem("write_failed", doc_id, None, f"not written: {err}"))
             continue

@@ -385,20 +385,67 @@ def tokenizer_zip(value: Any, where: str) -> Dict[str, str]:
             except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as err:
                 raise DescriptionError(f"{where} {name} cannot be read ({err})") from None
             _no_remote_code(config, f"{where} {name}")
-            if name == "tokenizer_config.json":
-                _known_tokenizer_class(config, f"{where} {name}")
+            if name in TOKENIZER_JSON_KEYS:
+                _tokenizer_settings(config, TOKENIZER_JSON_KEYS[name], f"{where} {name}")
+    if "tokenizer_config.json" not in names or "tokenizer.json" not in names:
+        raise DescriptionError(f"{where} must hold tokenizer_config.json and tokenizer.json (a fast tokenizer, "
+                               "built from the stored files alone)")
     return value
 
 
-def _known_tokenizer_class(config: Any, where: str) -> None:
-    import transformers
+#: The tokenizers a stored tokenizer may name: the model types this package supports (BERT, RoBERTa, XLM-R,
+#: DeBERTa-v2, DistilBERT, ELECTRA, CamemBERT), each built from the zip's ``tokenizer.json`` (the fast tokenizer),
+#: whose constructor reads no file outside the zip. transformers saves a fast tokenizer under its slow name too.
+TOKENIZER_CLASSES = frozenset(f"{model}Tokenizer{fast}" for model in (
+    "Bert", "Roberta", "XLMRoberta", "DebertaV2", "DistilBert", "Electra", "Camembert") for fast in ("", "Fast")
+) | {"PreTrainedTokenizerFast"}
+_SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+                   "additional_special_tokens")
+#: The keys ``tokenizer_config.json`` / ``special_tokens_map.json`` may hold: settings and special tokens, never
+#: a key that names a file, a folder or extra constructor arguments (``vocab_file``, ``sp_model_kwargs``, ...).
+TOKENIZER_CONFIG_KEYS = frozenset({
+    "add_bos_token", "add_eos_token", "add_prefix_space", "added_tokens_decoder", "clean_up_tokenization_spaces",
+    "do_basic_tokenize", "do_lower_case", "errors", "extra_special_tokens", "legacy", "model_input_names",
+    "model_max_length", "never_split", "padding_side", "split_by_punct", "split_special_tokens", "strip_accents",
+    "tokenize_chinese_chars", "tokenizer_class", "trim_offsets", "truncation_side", "use_fast", *_SPECIAL_TOKENS})
+SPECIAL_TOKENS_MAP_KEYS = frozenset(_SPECIAL_TOKENS)
+TOKENIZER_JSON_KEYS = {"tokenizer_config.json": TOKENIZER_CONFIG_KEYS,
+                       "special_tokens_map.json": SPECIAL_TOKENS_MAP_KEYS}
 
+
+_FILE_LIKE_KEY = re.compile(r"(_file|_files|_path|_dir|_kwargs)$")
+_FILE_LIKE_VALUE = re.compile(r"^(/.|~|[A-Za-z]:[\\/]|\\\\)|(^|[\\/])\.\.([\\/]|$)")
+
+
+def _tokenizer_settings(config: Any, allowed: frozenset, where: str) -> None:
+    """``tokenizer_config.json`` or ``special_tokens_map.json``: a JSON object of allowed keys whose values
+    name no file (no absolute or ``..`` path, no key like ``*_file`` at any depth); in the config, a
+    ``tokenizer_class`` from :data:`TOKENIZER_CLASSES`."""
     if not isinstance(config, dict):
         raise DescriptionError(f"{where} must be a JSON object")
-    name = config.get("tokenizer_class")
-    if name is not None and (not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9]{1,100}", name)
-                             or not hasattr(transformers, name)):
-        raise DescriptionError(f"{where}: tokenizer_class {_show(name)} is not a tokenizer transformers ships")
+    unknown = sorted(set(config) - allowed)
+    if unknown:
+        raise DescriptionError(f"{where} has key(s) {', '.join(map(_show, unknown[:5]))} that a stored tokenizer "
+                               "may not have (only settings and special tokens; nothing that names a file)")
+    _no_file_values(config, where)
+    if "tokenizer_class" in allowed:
+        name = config.get("tokenizer_class")
+        if name not in TOKENIZER_CLASSES:
+            raise DescriptionError(f"{where}: tokenizer_class {_show(name)} is not one this package loads "
+                                   f"({', '.join(sorted(TOKENIZER_CLASSES))})")
+
+
+def _no_file_values(value: Any, where: str) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _FILE_LIKE_KEY.search(str(key)):
+                raise DescriptionError(f"{where} has key {_show(key)}: a stored tokenizer may not name a file")
+            _no_file_values(item, where)
+    elif isinstance(value, list):
+        for item in value:
+            _no_file_values(item, where)
+    elif isinstance(value, str) and _FILE_LIKE_VALUE.search(value):
+        raise DescriptionError(f"{where} holds the path {_show(value)}: a stored tokenizer may not name a file")
 
 
 EMBEDDING_SCHEMAS: Dict[str, Callable[[Any, str], Dict[str, Any]]] = {

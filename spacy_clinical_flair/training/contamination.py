@@ -95,3 +95,27 @@ def drop_overlapping(lm_texts: Sequence[str], eval_texts: Iterable[str],
     """``lm_texts`` without the documents that share a counted sentence with any of ``eval_texts``."""
     banned = sentence_set(eval_texts, min_words)
     return [text for text in lm_texts if banned.isdisjoint(split_sentences(text, min_words))]
+
+
+def drop_duplicate_documents(texts: Sequence[str], max_seen_share: float = 0.5,
+                             min_words: int = MIN_SENTENCE_WORDS) -> List[str]:
+    """The texts without near-repeats, in the order they came: longest first, a document is left out when
+    more than ``max_seen_share`` of its sentences of ``min_words``+ words are in a document already kept
+    (a document with no such sentence is left out only when its whole text repeats a kept one).
+
+    Corpora annotated over the same cases (MedProcNER, PharmaCoNER and SympTEMIST share their case texts;
+    MEDDOCAN's copies add a header and a footer) would otherwise be read several times per epoch and put
+    twins of validation documents into the training text."""
+    seen_sentences: Set[str] = set()
+    seen_texts: Set[str] = set()
+    keep: Set[int] = set()
+    for index in sorted(range(len(texts)), key=lambda i: -len(texts[i])):
+        sentences = set(split_sentences(texts[index], min_words))
+        whole = _WHITESPACE.sub(" ", texts[index]).strip()
+        repeated = (len(sentences & seen_sentences) > max_seen_share * len(sentences) if sentences
+                    else whole in seen_texts)
+        if not repeated:
+            keep.add(index)
+            seen_sentences |= sentences
+            seen_texts.add(whole)
+    return [text for index, text in enumerate(texts) if index in keep]

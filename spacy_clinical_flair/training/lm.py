@@ -21,6 +21,7 @@ from .contamination import (
     MAX_TEST_SHARE,
     MIN_SENTENCE_WORDS,
     SplitOverlap,
+    drop_duplicate_documents,
     drop_overlapping,
     overlap_report,
     require_clean,
@@ -73,6 +74,7 @@ class LMCorpusInfo:
     test_chars: int
     splits: int
     dropped_documents: int = 0  # left out for sharing a sentence with a test split ([corpus] drop_overlapping)
+    duplicate_documents: int = 0  # left out as near-repeats of another document ([corpus] drop_duplicates)
 
 
 @dataclass
@@ -310,12 +312,18 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
     corpus_cfg = config["corpus"]
     corpus_settings = settings_from(config, "corpus", LMCorpusSettings,
                                     other_keys=("train", "dev", "extra_spacy_files", "text_dirs", "lang",
-                                                "check_against", "max_test_share", "drop_overlapping"))
+                                                "check_against", "max_test_share", "drop_overlapping",
+                                                "drop_duplicates"))
     lm_settings = settings_from(config, "lm", LMSettings, other_keys=("base",))
     spacy_files = [corpus_cfg.get("train"), corpus_cfg.get("dev"), *corpus_cfg.get("extra_spacy_files", [])]
     texts = gather_texts([Path(p) for p in spacy_files if p], [Path(p) for p in corpus_cfg.get("text_dirs", [])],
                          corpus_cfg.get("lang", "es"))
     output = Path(output)
+    if corpus_cfg.get("drop_duplicates", False):
+        unique = drop_duplicate_documents(texts)
+        duplicates, texts = len(texts) - len(unique), unique
+    else:
+        duplicates = 0
     gathered = len(texts)
     if corpus_cfg.get("check_against"):
         texts, _ = check_test_overlap(texts, corpus_cfg["check_against"], output / "contamination.json",
@@ -323,6 +331,7 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
                                       corpus_cfg.get("drop_overlapping", False))
     info = prepare_lm_corpus(texts, output / "corpus", corpus_settings)
     info.dropped_documents = gathered - len(texts)
+    info.duplicate_documents = duplicates
     if on_corpus:
         on_corpus(info)
     check_corpus_fits(info, lm_settings)
@@ -458,6 +467,8 @@ def read_lm_result(path: Path) -> LMResult:
 def corpus_summary(info: LMCorpusInfo) -> str:
     dropped = (f" ({info.dropped_documents} more left out: they share a sentence with a test split)"
                if info.dropped_documents else "")
+    if info.duplicate_documents:
+        dropped += f" ({info.duplicate_documents} near-repeats of other documents left out)"
     return (f"LM corpus: {info.documents} documents{dropped}, {info.train_chars} training characters in "
             f"{info.splits} split(s), {info.valid_chars} valid, {info.test_chars} test")
 

@@ -1,6 +1,8 @@
 """annotate --engine ray: a local Ray with 2 workers gives what the local engine gives; a worker that dies
 once mid-run still leaves complete, duplicate-free output."""
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,21 +18,31 @@ pytest.importorskip("pyarrow")
 pytestmark = pytest.mark.ray
 
 
-@pytest.fixture(scope="module")
-def ray_session(tmp_path_factory):
-    """A local Ray whose workers import tests/pipeline_components.py (a sitecustomize on their PYTHONPATH), so
-    they know the test pipelines' components."""
-    code = tmp_path_factory.mktemp("raycode")
+@contextlib.contextmanager
+def ray_env(ray_module, extra_paths=()):
+    """A local Ray (2 CPUs) whose workers import tests/pipeline_components.py (a sitecustomize on their
+    PYTHONPATH), so they know the test pipelines' components; ``extra_paths`` go on their path too. Yields the
+    crash marker file that ``crash_worker_once`` uses."""
+    code = Path(tempfile.mkdtemp(prefix="raycode-"))
     (code / "sitecustomize.py").write_text("import tests.pipeline_components  # noqa\n", encoding="utf-8")
     marker = code / "crashed"
     old = dict(os.environ)
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(code), str(REPO), os.environ.get("PYTHONPATH", "")])
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(code), str(REPO), *map(str, extra_paths),
+                                                os.environ.get("PYTHONPATH", "")])
     os.environ["CRASH_MARKER"] = str(marker)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield marker
-    ray.shutdown()
-    os.environ.clear()
-    os.environ.update(old)
+    ray_module.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield marker
+    finally:
+        ray_module.shutdown()
+        os.environ.clear()
+        os.environ.update(old)
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    with ray_env(ray) as marker:
+        yield marker
 
 
 def files(root: Path):

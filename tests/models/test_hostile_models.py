@@ -136,13 +136,62 @@ def test_a_tokenizer_zip_with_remote_code_or_paths_is_refused(tiny_transformer):
         "code file": (zipped({"evil.py": "import os"}), "no folders or code"),
         "path": (zipped({"../../evil.json": "{}"}), "no folders or code"),
         "unknown class": (zipped({"tokenizer_config.json": json.dumps({"tokenizer_class": "EvilTokenizer"})}),
-                          "not a tokenizer transformers ships"),
+                          "not one this package loads"),
+        "a class transformers ships that unpickles": (
+            zipped({"tokenizer_config.json": json.dumps({"tokenizer_class": "TransfoXLTokenizer"})}),
+            "not one this package loads"),
+        "vocab_file": (zipped({"tokenizer_config.json": json.dumps({"tokenizer_class": "BertTokenizer",
+                                                                    "vocab_file": "/etc/hostname"})}),
+                       r"key\(s\) 'vocab_file'"),
+        "a file key deeper down": (zipped({"tokenizer_config.json": json.dumps(
+            {"tokenizer_class": "BertTokenizer", "added_tokens_decoder": {"0": {"merges_file": "x"}}})}),
+            "may not name a file"),
+        "an absolute value": (zipped({"tokenizer_config.json": json.dumps(
+            {"tokenizer_class": "BertTokenizer", "unk_token": "/etc/hostname"}), "tokenizer.json": "{}"}),
+            "may not name a file"),
+        "a parent folder": (zipped({"special_tokens_map.json": json.dumps({"pad_token": "../../secret"})}),
+                            "may not name a file"),
+        "kwargs": (zipped({"tokenizer_config.json": json.dumps({"tokenizer_class": "BertTokenizer",
+                                                                "sp_model_kwargs": {}})}), "may not have"),
+        "no tokenizer.json": (zipped({"tokenizer_config.json": json.dumps({"tokenizer_class": "BertTokenizer"})}),
+                              "must hold tokenizer_config.json and tokenizer.json"),
         "not a zip": ({"__base64__": "bm90IGEgemlw"}, "not a zip"),
     }
     for name, (value, message) in cases.items():
         crafted = edit_description(blob, lambda d, value=value: d["embeddings"]["parameters"].update(tokenizer_data=value))
         with pytest.raises(TaggerFormatError, match=message):
             tagger_from_bytes(crafted, name)
+
+
+def test_a_stored_tokenizer_that_names_an_outside_vocab_reads_it_in_transformers_and_is_refused_here(
+        tmp_path, tiny_transformer):
+    """The review's reproduction: tokenizer_config.json with an absolute vocab_file and no tokenizer.json."""
+    import base64
+    import io
+    import zipfile
+
+    from transformers import AutoTokenizer
+
+    outside = tmp_path / "outside-vocab.txt"
+    outside.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nMARKERWORD\n", encoding="utf-8")
+    files = {"tokenizer_config.json": json.dumps({"tokenizer_class": "BertTokenizer", "vocab_file": str(outside)})}
+    folder = tmp_path / "unzipped"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))  # live: the vocabulary comes from the outside file
+    assert "MARKERWORD" in tokenizer.get_vocab()
+
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w") as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    value = {"__base64__": base64.b64encode(data.getvalue()).decode("ascii")}
+    tagger = build_tagger(LABELS, [], hidden_size=8, extra_embeddings=[extra_embedding(f"transformer:{tiny_transformer}", [])])
+    crafted = edit_description(tagger_to_bytes(tagger),
+                               lambda d: d["embeddings"]["parameters"].update(tokenizer_data=value))
+    with pytest.raises(TaggerFormatError, match="vocab_file"):
+        tagger_from_bytes(crafted, "crafted.safetensors")
 
 
 def test_sizes_are_checked_against_the_tensors_before_building(monkeypatch):

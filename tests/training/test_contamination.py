@@ -89,3 +89,20 @@ def test_check_overlap_command(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["splits"][0]["share"] == 1.0
     missing = runner.invoke(app, ["check-overlap", str(tmp_path / "nope"), "--text", str(SAMPLE / "train")])
     assert missing.exit_code == 1 and "neither a folder" in missing.output
+
+
+def test_near_repeats_are_dropped_keeping_the_longest_copy():
+    from spacy_clinical_flair.training.contamination import drop_duplicate_documents
+
+    case = ("Paciente de setenta años que acude a urgencias por dolor torácico de dos horas de evolución. "
+            "Se realiza un electrocardiograma que muestra elevación del segmento ST en cara inferior.")
+    with_header = "Nombre: Ana Ruiz.\nEdad: 70 años.\n" + case  # MEDDOCAN's copy of the same case
+    other = ("Mujer de cuarenta años con cefalea intensa y fotofobia desde hace tres días sin fiebre. "
+             "La resonancia magnética cerebral no muestra lesiones agudas ni signos de sangrado.")
+    half = case.split(". ")[0] + ". Una frase nueva y distinta que no aparece en ningún otro documento del corpus."
+    short = "Sin cambios."
+    texts = [case, other, with_header, short, "Sin  cambios.", half]
+    # case: both its long sentences are in with_header (2 of 2 > half) -> dropped; half: 1 of 2 seen -> kept;
+    # the two "Sin cambios." are one text once whitespace is collapsed and have no long sentence: the longer
+    # (two spaces) is kept
+    assert drop_duplicate_documents(texts) == [other, with_header, "Sin  cambios.", half]
