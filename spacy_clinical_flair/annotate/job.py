@@ -181,8 +181,8 @@ def prepare_output(output: Path, job: Dict[str, Any], resume: bool) -> None:
             earlier = {}
         differs = sorted(key for key in job if not isinstance(earlier, dict) or earlier.get(key) != job[key])
         if differs == ["input_identity"]:
-            raise ValueError(f"the input changed since the shards in {output} were written (its size, modification "
-                             "time or documents differ): resuming would lose or repeat documents. Use --no-resume "
+            raise ValueError(f"the input changed since the shards in {output} were written (a file was added, "
+                             "removed, renamed, swapped or changed): resuming would lose or repeat documents. Use --no-resume "
                              "to annotate it afresh there (the old shards are removed), or another output folder")
         if differs:
             raise ValueError(f"{output} holds shards of another annotate job (it differs in {', '.join(differs)}); "

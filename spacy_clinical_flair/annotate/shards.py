@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -110,7 +111,8 @@ def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: st
         raise FileNotFoundError(f"{path} does not exist; pass a folder of .txt files, a .jsonl, .spacy or .parquet file")
     locators: List[Any]
     if path.is_dir():
-        files = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.txt")) if p.is_file()]
+        # every entry named *.txt, files or not: one that is not a readable file is reported, not dropped
+        files = [p.relative_to(path).as_posix() for p in sorted(path.rglob("*.txt"))]
         kind, locators = "txt", [files[i:i + shard_size] for i in range(0, len(files), shard_size)]
     elif path.suffix == ".jsonl":
         kind, locators = "jsonl", _jsonl_ranges(path, shard_size)
@@ -143,6 +145,10 @@ def _txt_shard(plan: InputPlan, files: List[str]) -> Iterator[InputDocument]:
     for name in files:
         # a file name that is not UTF-8 arrives with surrogate escapes: its id shows them as U+FFFD
         doc_id = name[:-len(".txt")].encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        not_a_file = _not_a_regular_file(Path(plan.path) / name)
+        if not_a_file:
+            yield InputDocument(doc_id, None, not_a_file)
+            continue
         try:
             yield InputDocument(doc_id, (Path(plan.path) / name).read_bytes().decode("utf-8"))
         except UnicodeDecodeError as err:
@@ -151,8 +157,22 @@ def _txt_shard(plan: InputPlan, files: List[str]) -> Iterator[InputDocument]:
             yield InputDocument(doc_id, None, f"cannot be read ({err.strerror or err})")
 
 
+def _not_a_regular_file(path: Path) -> Optional[str]:
+    """Why ``path`` cannot be read as a note (a folder, a FIFO, a symlink to nothing), or ``None``."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        return "a symlink to nothing" if path.is_symlink() else f"cannot be read ({err.strerror or err})"
+    if stat.S_ISDIR(mode):
+        return "a folder named .txt, not a file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a FIFO, socket or device)"
+    return None
+
+
 def _jsonl_ranges(path: Path, shard_size: int) -> List[Any]:
-    """(first byte, end byte, first line number, documents) of each shard; blank lines are no documents."""
+    """(first byte, end byte, first line number, documents) of each shard; blank lines are no documents.
+    Lines end at ``\n`` only (a ``\r`` inside a line is JSON whitespace), as :func:`_jsonl_shard` reads them."""
     ranges, start, first_line, count, offset = [], 0, 1, 0, 0
     with path.open("rb") as lines:
         for number, raw in enumerate(lines, start=1):
@@ -174,7 +194,7 @@ def _jsonl_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
     with open(plan.path, "rb") as stream:
         stream.seek(start)
         data = stream.read(end - start)
-    for number, raw in enumerate(data.splitlines(), start=first_line):
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):  # \n only, as _jsonl_ranges counts
         if not raw.strip():
             continue
         try:
@@ -199,10 +219,17 @@ def _file_version(path: str) -> Tuple[int, int]:
 @lru_cache(maxsize=1)
 def _docbin_documents(path: str, version: Tuple[int, int]) -> Tuple[Tuple[str, str], ...]:
     """(id, text) of every Doc of a ``.spacy`` file, read once per process (each shard is a slice of it)."""
-    from ..corpus.docs import DOC_ID_KEY, read_docbin
+    from ..corpus.docs import read_docbin
 
-    return tuple((str(doc.user_data.get(DOC_ID_KEY) or f"doc{index:05d}"), doc.text)
-                 for index, doc in enumerate(read_docbin(path)))
+    return tuple((_docbin_id(doc.user_data, index), doc.text) for index, doc in enumerate(read_docbin(path)))
+
+
+def _docbin_id(user_data: Any, index: int) -> str:
+    """The Doc's ``doc_id`` when its user_data is a dict that has one, else ``doc00042`` by position."""
+    from ..corpus.docs import DOC_ID_KEY
+
+    doc_id = user_data.get(DOC_ID_KEY) if isinstance(user_data, dict) else None
+    return str(doc_id) if doc_id not in (None, "") else f"doc{index:05d}"
 
 
 def _docbin_rows(path: Path) -> int:
@@ -297,13 +324,32 @@ def shard_done(output: Path, output_format: str, index: int) -> bool:
 
 
 def input_identity(plan: InputPlan) -> Dict[str, Any]:
-    """What identifies the input of a job: its size, modification time and a hash of its shard plan."""
+    """What identifies the input of a job: each input file's name, size, modification time (ns) and inode
+    (a rename or swap of two files changes it), a content hash for a single input file of at most
+    :data:`HASHED_INPUT_BYTES`, and a hash of the shard plan. Any change to any file is noticed on resume."""
     root = Path(plan.path)
-    files = [root / name for shard in plan.locators for name in shard] if plan.kind == "txt" else [root]
-    stats = [file.stat() for file in files if file.exists()]
+    names = [name for shard in plan.locators for name in shard] if plan.kind == "txt" else [""]
+    files = []
+    for name in names:
+        try:
+            info = os.stat(root / name if name else root)
+            files.append([name, info.st_size, info.st_mtime_ns, info.st_ino])
+        except OSError:
+            files.append([name, None, None, None])
     plan_text = json.dumps([plan.kind, plan.locators, plan.id_field, plan.text_field, plan.max_chars])
-    return {"size": sum(stat.st_size for stat in stats), "mtime_ns": max((s.st_mtime_ns for s in stats), default=0),
-            "plan_sha256": hashlib.sha256(plan_text.encode("utf-8", "surrogateescape")).hexdigest()}
+    identity = {"files": len(files), "files_sha256": _sha256(json.dumps(files)),
+                "plan_sha256": _sha256(plan_text)}
+    if plan.kind != "txt" and files[0][1] is not None and files[0][1] <= HASHED_INPUT_BYTES:
+        identity["content_sha256"] = hashlib.sha256(root.read_bytes()).hexdigest()
+    return identity
+
+
+#: A single input file (JSONL, Parquet, .spacy) up to this size is also identified by its content's hash.
+HASHED_INPUT_BYTES = 256 * 2 ** 20
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def entity_records(document: AnnotatedDocument) -> List[Dict[str, Any]]:

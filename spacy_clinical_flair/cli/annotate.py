@@ -51,7 +51,7 @@ def annotate_command(
             summary = annotate_with_ray(pipeline, input_path, output, settings, workers, gpus_per_worker, address)
         else:
             summary = annotate(load_pipeline(pipeline, gpu_id), pipeline, input_path, output, settings)
-    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as err:  # RuntimeError: OutputInUse
+    except (OSError, ValueError, ImportError, RuntimeError) as err:  # RuntimeError: OutputInUse; OSError: UnsafeOutput
         fail(str(err))
     for line in summary.lines():
         typer.echo(line)

@@ -266,6 +266,12 @@ def _parse_t_line(line: str, number: int, text: str, file: str, doc: BratDocumen
             "surface_mismatch", file, number,
             f"{entity_id}: .ann says {surface[:60]!r} but the text at the offsets is "
             f"{actual[:60]!r}; the offsets were used"))
+    earlier = next((entity for entity in doc.entities if entity.id == entity_id), None)
+    if earlier is not None:
+        doc.problems.append(Problem(
+            "duplicate_id", file, number,
+            f"{entity_id} is already the id of the entity on line {earlier.line}; both entities were kept (a "
+            f"note on {entity_id} cannot tell them apart)"))
     doc.entities.append(BratEntity(entity_id, match.group("label"), fragments, number))
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bisect
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
@@ -78,7 +79,28 @@ def read_docbin(path, lang: str = "es") -> Iterator[Doc]:
         docbin = DocBin().from_disk(path)
     except Exception as err:  # DocBin raises various errors for non-DocBin bytes
         raise ValueError(f"{path} is not a readable spaCy DocBin ({type(err).__name__}: {err})") from err
+    dropped = _drop_odd_user_data(docbin)
+    if dropped:
+        warnings.warn(f"{path}: {dropped} Doc(s) had user_data that is not a dictionary; it was left out (their "
+                      "doc_id too)", stacklevel=2)
     return docbin.get_docs(spacy.blank(lang).vocab)
+
+
+def _drop_odd_user_data(docbin) -> int:
+    """Replace each Doc's stored user_data that is not a msgpack dictionary (``DocBin.get_docs`` would fail on
+    it) by an empty one; how many were replaced."""
+    import srsly
+
+    empty, dropped = srsly.msgpack_dumps({}), 0
+    for index, data in enumerate(docbin.user_data):
+        try:
+            ok = isinstance(srsly.msgpack_loads(data, use_list=False), dict)
+        except Exception:
+            ok = False
+        if not ok:
+            docbin.user_data[index] = empty
+            dropped += 1
+    return dropped
 
 
 def split_tokens_at(doc: Doc, boundaries: Iterable[int], text: Optional[str] = None) -> Tuple[Doc, int]:

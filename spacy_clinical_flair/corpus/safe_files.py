@@ -47,9 +47,11 @@ def write_new_file(path: Path, data: bytes, root: Optional[Path] = None, overwri
 def _make_folders(root: Path, folder: Path) -> None:
     """Create ``folder`` (under ``root``) one level at a time, refusing a symlink on the way."""
     root.mkdir(parents=True, exist_ok=True)
-    relative = folder.relative_to(root) if folder != root else Path()
+    relative = Path(os.path.relpath(os.path.normpath(folder), os.path.normpath(root)))
+    if relative.parts[:1] == ("..",) or relative.is_absolute():
+        raise UnsafeOutput(errno.EPERM, f"{folder} is outside {root}: nothing is written there")
     current = root
-    for part in relative.parts:
+    for part in relative.parts if relative != Path(".") else ():
         current = current / part
         if current.is_symlink():
             raise UnsafeOutput(errno.ELOOP, f"{current} is a symlink: nothing is written under it")
