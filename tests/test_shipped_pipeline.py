@@ -51,3 +51,16 @@ def test_installed_package_loads_by_name_offline_and_finds_the_readme_entities(t
                             capture_output=True, text=True)
     assert loaded.returncode == 0, loaded.stderr
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == expected
+
+
+def test_the_shipped_package_carries_its_licence():
+    """The licence named in its meta.json travels inside the sdist and into the installed model folder."""
+    import tarfile
+
+    with tarfile.open(PACKAGES[0]) as archive:
+        root = archive.getnames()[0].split("/")[0]
+        meta = json.loads(archive.extractfile(f"{root}/meta.json").read())
+        name = root.rsplit("-", 1)[0]
+        for path in (f"{root}/LICENSE", f"{root}/{name}/{root}/LICENSE"):
+            text = archive.extractfile(path).read().decode("utf-8")
+            assert meta["license"] == "CC BY 4.0" and "Creative Commons Attribution 4.0" in text, path

@@ -207,7 +207,7 @@ def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: An
     result = ShardResult(index, skipped=[{"id": d.id, "problem": d.problem} for d in shard if d.problem])
     good = [document for document in shard if document.problem is None]
     with_doc = settings.output_format == "spacy"
-    outcomes = pipe_isolated(nlp, [d.text for d in good], settings.batch_size, settings.n_process)
+    outcomes = pipe_isolated(nlp, [d.text or "" for d in good], settings.batch_size, settings.n_process)
     for document, outcome in zip(good, outcomes):
         if isinstance(outcome, Exception):
             result.skipped.append({"id": document.id,

@@ -329,7 +329,7 @@ def input_identity(plan: InputPlan) -> Dict[str, Any]:
     :data:`HASHED_INPUT_BYTES`, and a hash of the shard plan. Any change to any file is noticed on resume."""
     root = Path(plan.path)
     names = [name for shard in plan.locators for name in shard] if plan.kind == "txt" else [""]
-    files = []
+    files: List[List[Any]] = []
     for name in names:
         try:
             info = os.stat(root / name if name else root)
@@ -339,7 +339,8 @@ def input_identity(plan: InputPlan) -> Dict[str, Any]:
     plan_text = json.dumps([plan.kind, plan.locators, plan.id_field, plan.text_field, plan.max_chars])
     identity = {"files": len(files), "files_sha256": _sha256(json.dumps(files)),
                 "plan_sha256": _sha256(plan_text)}
-    if plan.kind != "txt" and files[0][1] is not None and files[0][1] <= HASHED_INPUT_BYTES:
+    size = files[0][1]
+    if plan.kind != "txt" and isinstance(size, int) and size <= HASHED_INPUT_BYTES:
         identity["content_sha256"] = hashlib.sha256(root.read_bytes()).hexdigest()
     return identity
 
