@@ -65,7 +65,8 @@ class FlairLMShim(Shim):
     ``torch.load`` of pickles, which a pipeline from elsewhere must never be loaded with (here: safetensors).
     """
 
-    def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32") -> None:
+    def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32",
+                 training_precision: str = "fp32") -> None:
         super().__init__(None, config={"settings": settings, "cache_mb": cache_mb})
         self.settings = settings
         self.cache = VectorCache(cache_mb)
@@ -73,7 +74,11 @@ class FlairLMShim(Shim):
         self.caching = False
         #: precision of prediction (training always runs fp32): see :mod:`spacy_clinical_flair.ml.precision`
         self.precision = check_precision(precision)
+        #: precision of the vectors computed for training (precomputed and cached): "fp32", "bf16", or "auto"
+        #: (bf16 where the hardware has it, else fp32, without a warning)
+        self.training_precision = _check_training_precision(training_precision)
         self._prediction_lms: Optional[List["LanguageModel"]] = None
+        self._training_lms: Optional[List["LanguageModel"]] = None
 
     @property
     def lms(self) -> List["LanguageModel"]:
@@ -90,6 +95,7 @@ class FlairLMShim(Shim):
         self.cache.clear()
         self._device: Optional[torch.device] = None
         self._prediction_lms = None
+        self._training_lms = None
 
     def set_precision(self, precision: str) -> None:
         """Compute vectors outside training at ``precision`` ("fp32" or "bf16") from now on."""
@@ -105,6 +111,23 @@ class FlairLMShim(Shim):
             self._prediction_lms = [lm_at_precision(lm, effective) for lm in self.lms]
         return self._prediction_lms
 
+    def training_lms(self) -> List["LanguageModel"]:
+        """The LMs that compute the vectors training reads: ``lms``, or their bfloat16 copies when
+        ``training_precision`` asks for it and the hardware has it."""
+        from .precision import bf16_supported
+
+        wanted = self.training_precision
+        if wanted == "auto":
+            import torch
+
+            wanted = "bf16" if bf16_supported(self._device or torch.device("cpu")) else "fp32"
+        if wanted == "fp32":
+            return self.lms
+        if self._training_lms is None:
+            effective = effective_precision(wanted, self._device, "the Flair vectors layer (training)")
+            self._training_lms = [lm_at_precision(lm, effective) for lm in self.lms]
+        return self._training_lms
+
     @property
     def width(self) -> int:
         return sum(lm.nout or lm.hidden_size for lm in self.lms)
@@ -116,7 +139,7 @@ class FlairLMShim(Shim):
         found: List[Optional[numpy.ndarray]] = [self.cache.get(key) if key else None for key in keys]
         missing = [i for i, vectors in enumerate(found) if vectors is None]
         if missing:
-            lms = self.lms if store else self.prediction_lms()
+            lms = self.training_lms() if store else self.prediction_lms()
             computed = doc_vectors(lms, [docs[i] for i in missing], self.settings)
             for i, vectors in zip(missing, computed):
                 found[i] = vectors
@@ -139,7 +162,8 @@ class FlairLMShim(Shim):
         ordered = sorted(todo.items(), key=lambda item: len(item[1].text))
         for start in range(0, len(ordered), group_docs):
             group = ordered[start:start + group_docs]
-            for (key, _), vectors in zip(group, doc_vectors(self.lms, [doc for _, doc in group], self.settings)):
+            for (key, _), vectors in zip(group, doc_vectors(self.training_lms(), [doc for _, doc in group],
+                                                            self.settings)):
                 if not self.cache.put(key, vectors):
                     return len(self.cache)
             if progress:
@@ -156,6 +180,7 @@ class FlairLMShim(Shim):
                 lm.to(device)
             self._device = device
             self._prediction_lms = None
+            self._training_lms = None
 
     # thinc's Shim interface: the LMs are frozen, so there is nothing to update
     def __call__(self, inputs, is_train: bool):
@@ -168,7 +193,8 @@ class FlairLMShim(Shim):
         self._device = None  # re-resolved from thinc's current ops at the next call
 
     def copy(self) -> "FlairLMShim":
-        duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024, self.precision)
+        duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024, self.precision,
+                                self.training_precision)
         duplicate.set_lms([copy.deepcopy(lm) for lm in self.lms])
         return duplicate
 
@@ -218,6 +244,7 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
 def FlairVectors(
     lm_forward: Optional[str], lm_backward: Optional[str], context: Context = "document", tokenized: bool = False,
     with_whitespace: bool = False, cache_mb: float = 4096, batch_chars: int = 100_000, precision: str = "fp32",
+    training_precision: str = "fp32",
 ) -> Model[List[Doc], List[Floats2d]]:
     """Frozen forward/backward character-LM vectors for every token (see the module docstring).
 
@@ -225,7 +252,9 @@ def FlairVectors(
     ``context``: one LM pass per ``"document"`` or per ``"sentence"``; ``tokenized``/``with_whitespace``:
     Flair's options of those names; ``cache_mb``: the most memory kept for vectors computed in training;
     ``precision``: "fp32", or "bf16" for prediction where the hardware has it (training stays fp32; see
-    :mod:`spacy_clinical_flair.ml.precision`, whose ``set_precision`` changes it on a loaded pipeline).
+    :mod:`spacy_clinical_flair.ml.precision`, whose ``set_precision`` changes it on a loaded pipeline);
+    ``training_precision``: the precision of the vectors computed for training ("fp32", "bf16", or "auto":
+    bf16 where the hardware has it), which the frozen LMs compute once per document before training.
     """
     if context not in ("document", "sentence"):
         raise ValueError(f"context must be 'document' or 'sentence', not {context!r}")
@@ -233,7 +262,13 @@ def FlairVectors(
                               batch_chars=batch_chars)
     return Model(VECTORS_NAME, _forward, init=_init, dims={"nO": None},
                  attrs={"lm_paths": [lm_forward or "", lm_backward or ""]},
-                 shims=[FlairLMShim(settings, cache_mb, precision)])
+                 shims=[FlairLMShim(settings, cache_mb, precision, training_precision)])
+
+
+def _check_training_precision(precision: str) -> str:
+    if precision == "auto":
+        return precision
+    return check_precision(precision)
 
 
 def _dropout_forward(model: Model, X: Floats2d, is_train: bool) -> Tuple[Floats2d, Callable]:

@@ -136,6 +136,29 @@ def test_cache_stores_only_in_training_and_gives_the_same_vectors(tmp_path, tiny
         numpy.testing.assert_array_equal(b, c)
 
 
+@pytest.mark.skipif(not __import__("spacy_clinical_flair.ml.precision", fromlist=["x"]).bf16_supported(
+    torch.device("cpu")), reason="no bfloat16 arithmetic on this CPU")
+@pytest.mark.parametrize("training_precision", ["bf16", "auto"])
+def test_training_vectors_in_bf16_come_from_bf16_copies_and_prediction_stays_fp32(
+        tmp_path, tiny_lms, clinical_nlp, training_precision):
+    docs = [clinical_nlp(text) for text in TEXTS[:3]]
+    model = vectors_model(tmp_path, tiny_lms, training_precision=training_precision)
+    model.initialize(X=docs)
+    shim = model.shims[0]
+    assert shim.precompute(docs) == 3
+    cached = [shim.cache.get(key) for key in shim.cache.entries]
+    by_hand = doc_vectors([lm_copy.to(torch.bfloat16) or lm_copy for lm_copy in
+                           [__import__("copy").deepcopy(lm) for lm in shim.lms]], docs, shim.settings)
+    fp32 = doc_vectors(shim.lms, docs, shim.settings)
+    for got, expected, full in zip(sorted(cached, key=len), sorted(by_hand, key=len), sorted(fp32, key=len)):
+        numpy.testing.assert_array_equal(got, expected)  # the bf16 copies' vectors, as computed by hand
+        assert not numpy.array_equal(got, full) and numpy.abs(got - full).max() < 0.05  # close to fp32, not it
+    shim.cache.clear()  # (cached documents give their cached vectors: dev scores in training read those)
+    for predicted, full in zip(model.predict(docs), fp32):  # prediction keeps `precision` (fp32)
+        numpy.testing.assert_array_equal(predicted, full)
+    assert all(p.dtype == torch.float32 for lm in shim.lms for p in lm.parameters())  # saved weights stay fp32
+
+
 def test_cache_respects_its_size_limit(tmp_path, tiny_lms, clinical_nlp):
     docs = [clinical_nlp(text) for text in TEXTS[:3]]
     model = vectors_model(tmp_path, tiny_lms, cache_mb=(len(docs[0]) * 24 * 4 + 1) / 1024 / 1024)
