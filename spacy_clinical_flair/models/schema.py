@@ -405,9 +405,11 @@ _SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_toke
 #: a key that names a file, a folder or extra constructor arguments (``vocab_file``, ``sp_model_kwargs``, ...).
 TOKENIZER_CONFIG_KEYS = frozenset({
     "add_bos_token", "add_eos_token", "add_prefix_space", "added_tokens_decoder", "clean_up_tokenization_spaces",
-    "do_basic_tokenize", "do_lower_case", "errors", "extra_special_tokens", "legacy", "model_input_names",
-    "model_max_length", "never_split", "padding_side", "split_by_punct", "split_special_tokens", "strip_accents",
-    "tokenize_chinese_chars", "tokenizer_class", "trim_offsets", "truncation_side", "use_fast", *_SPECIAL_TOKENS})
+    "do_basic_tokenize", "do_lower_case", "errors", "extra_special_tokens", "legacy", "max_length",
+    "model_input_names", "model_max_length", "never_split", "pad_to_multiple_of", "pad_token_type_id",
+    "padding_side", "split_by_punct", "split_special_tokens", "stride", "strip_accents", "tokenize_chinese_chars",
+    "tokenizer_class", "trim_offsets", "truncation_side", "truncation_strategy", "use_fast", "verbose",
+    *_SPECIAL_TOKENS})
 SPECIAL_TOKENS_MAP_KEYS = frozenset(_SPECIAL_TOKENS)
 TOKENIZER_JSON_KEYS = {"tokenizer_config.json": TOKENIZER_CONFIG_KEYS,
                        "special_tokens_map.json": SPECIAL_TOKENS_MAP_KEYS}

@@ -18,4 +18,6 @@ def test_a_pipeline_saved_before_loads_and_predicts_identically(name):
     for doc, expected in zip(nlp.pipe(sample_texts("dev")[:6]), EXPECTED[name]):
         assert [[e.start_char, e.end_char, e.label_] for e in doc.ents] == expected["ents"]
         if "tensor" in expected:
-            numpy.testing.assert_allclose(doc.tensor[:12], numpy.array(expected["tensor"]), rtol=0, atol=1e-6)
+            # float32 sums taken in another order by another CPU's SIMD kernels differ by about 1e-6 on values near 3
+            # (1.4e-6 seen on an AMD EPYC on 2026-12-04 with the code of ce9826a too); the entities stay exact
+            numpy.testing.assert_allclose(doc.tensor[:12], numpy.array(expected["tensor"]), rtol=0, atol=1e-5)
