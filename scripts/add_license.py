@@ -1,5 +1,6 @@
-"""Put a licence into a trained pipeline folder before ``spacy package``, which copies a ``LICENSE`` found there
-into the package (beside its README and inside the installed model folder), and record its name in meta.json.
+"""Put a licence into a trained pipeline folder before ``spacy package``, which copies a ``LICENSE`` (and a
+``LICENSES_SOURCES``) found there into the package (beside its README and inside the installed model folder),
+and record its name in meta.json. A ``LICENSES_SOURCES`` file beside LICENSE_FILE is copied too.
 
     python scripts/add_license.py PIPELINE_DIR LICENSE_FILE [--name "CC BY 4.0"]
 """
@@ -20,6 +21,9 @@ def main() -> None:
     if not args.license_file.is_file():
         raise SystemExit(f"{args.license_file} does not exist")
     shutil.copyfile(args.license_file, args.pipeline / "LICENSE")
+    sources = args.license_file.with_name("LICENSES_SOURCES")
+    if sources.is_file():
+        shutil.copyfile(sources, args.pipeline / "LICENSES_SOURCES")
     meta_path = args.pipeline / "meta.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     meta["license"] = args.name
