@@ -291,8 +291,7 @@ def write_shard(result: ShardResult, output: Path, output_format: str) -> Path:
     writers = {"brat": _write_brat, "jsonl": _write_jsonl, "parquet": _write_parquet, "spacy": _write_spacy}
     write_atomic(final, lambda tmp: writers[output_format](result, tmp))
     stats = {**result.stats(), "digest": shard_digest(final)}
-    write_atomic(stats_path(output, result.index),
-                  lambda tmp: srsly.write_json(tmp, stats))
+    write_atomic(stats_path(output, result.index), lambda tmp: srsly.write_json(tmp, stats))
     return final
 
 

@@ -29,7 +29,9 @@ def write_new_file(path: Path, data: bytes, root: Optional[Path] = None, overwri
     path = Path(path)
     root = Path(root) if root is not None else path.parent
     _make_folders(root, path.parent)
-    flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | (os.O_TRUNC if overwrite else os.O_EXCL)
+    # O_NONBLOCK: a FIFO under that name fails at once (ENXIO) instead of waiting for a reader
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+             | (os.O_TRUNC if overwrite else os.O_EXCL))
     try:
         handle = os.open(path, flags, 0o644)
     except OSError as err:
@@ -37,6 +39,8 @@ def write_new_file(path: Path, data: bytes, root: Optional[Path] = None, overwri
             raise UnsafeOutput(errno.ELOOP, f"{path} is a symlink: not written through it") from None
         if err.errno == errno.EEXIST:
             raise UnsafeOutput(errno.EEXIST, f"{path} already exists: not overwritten") from None
+        if err.errno == errno.ENXIO:
+            raise UnsafeOutput(errno.EINVAL, f"{path} is not a regular file: not written") from None
         raise
     with os.fdopen(handle, "wb") as out:
         if not stat.S_ISREG(os.fstat(out.fileno()).st_mode):  # a FIFO or device under that name

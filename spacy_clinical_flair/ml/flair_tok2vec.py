@@ -72,13 +72,14 @@ class FlairLMShim(Shim):
         self.cache = VectorCache(cache_mb)
         #: store every computed vector (training); off at inference, where each document comes once
         self.caching = False
-        #: precision of prediction (training always runs fp32): see :mod:`spacy_clinical_flair.ml.precision`
+        #: precision of prediction: see :mod:`spacy_clinical_flair.ml.precision`
         self.precision = check_precision(precision)
         #: precision of the vectors computed for training (precomputed and cached): "fp32", "bf16", or "auto"
         #: (bf16 where the hardware has it, else fp32, without a warning)
         self.training_precision = _check_training_precision(training_precision)
-        self._prediction_lms: Optional[List["LanguageModel"]] = None
-        self._training_lms: Optional[List["LanguageModel"]] = None
+        #: the LMs' copies at a precision other than fp32, by the precision asked for (made once, shared by
+        #: prediction and training)
+        self._copies: Dict[str, List["LanguageModel"]] = {}
 
     @property
     def lms(self) -> List["LanguageModel"]:
@@ -94,39 +95,38 @@ class FlairLMShim(Shim):
         self._model = list(lms)
         self.cache.clear()
         self._device: Optional[torch.device] = None
-        self._prediction_lms = None
-        self._training_lms = None
+        self._copies = {}
 
     def set_precision(self, precision: str) -> None:
         """Compute vectors outside training at ``precision`` ("fp32" or "bf16") from now on."""
         self.precision = check_precision(precision)
-        self._prediction_lms = None
+        self._copies = {}  # made again on first use, the hardware checked again
 
     def prediction_lms(self) -> List["LanguageModel"]:
         """The LMs that compute vectors outside training: ``lms``, or their copies at ``precision``."""
-        if self.precision == "fp32":
-            return self.lms
-        if self._prediction_lms is None:
-            effective = effective_precision(self.precision, self._device, "the Flair vectors layer")
-            self._prediction_lms = [lm_at_precision(lm, effective) for lm in self.lms]
-        return self._prediction_lms
+        return self._lms_at(self.precision)
 
     def training_lms(self) -> List["LanguageModel"]:
         """The LMs that compute the vectors training reads: ``lms``, or their bfloat16 copies when
         ``training_precision`` asks for it and the hardware has it."""
-        from .precision import bf16_supported
-
         wanted = self.training_precision
         if wanted == "auto":
             import torch
 
+            from .precision import bf16_supported
+
             wanted = "bf16" if bf16_supported(self._device or torch.device("cpu")) else "fp32"
-        if wanted == "fp32":
+        return self._lms_at(wanted)
+
+    def _lms_at(self, precision: str) -> List["LanguageModel"]:
+        """``lms`` for fp32, else their copies at ``precision`` (fp32 with a warning, once, where the hardware
+        lacks it), made on the first call."""
+        if precision == "fp32":
             return self.lms
-        if self._training_lms is None:
-            effective = effective_precision(wanted, self._device, "the Flair vectors layer (training)")
-            self._training_lms = [lm_at_precision(lm, effective) for lm in self.lms]
-        return self._training_lms
+        if precision not in self._copies:
+            effective = effective_precision(precision, self._device, "the Flair vectors layer")
+            self._copies[precision] = [lm_at_precision(lm, effective) for lm in self.lms]
+        return self._copies[precision]
 
     @property
     def width(self) -> int:
@@ -179,8 +179,7 @@ class FlairLMShim(Shim):
             for lm in self.lms:
                 lm.to(device)
             self._device = device
-            self._prediction_lms = None
-            self._training_lms = None
+            self._copies = {}
 
     # thinc's Shim interface: the LMs are frozen, so there is nothing to update
     def __call__(self, inputs, is_train: bool):

@@ -1,6 +1,7 @@
 """Nothing is written through a symlink in an output folder, nor over a file the job did not write. Each test
 first shows the plain primitive doing the harm to a marker file, then the project refusing."""
 import json
+import os
 
 import pytest
 import spacy
@@ -105,6 +106,9 @@ def test_write_new_file_refuses_symlinks_existing_files_and_symlinked_folders(tm
         write_new_file(tmp_path / "plain.txt", b"x")
     write_new_file(tmp_path / "plain.txt", b"x", overwrite=True)
     assert (tmp_path / "plain.txt").read_bytes() == b"x"
+    os.mkfifo(tmp_path / "pipe.txt")  # opening it to write would wait for a reader for ever
+    with pytest.raises(UnsafeOutput, match="not a regular file"):
+        write_new_file(tmp_path / "pipe.txt", b"x", overwrite=True)
     assert marker.read_text(encoding="utf-8") == MARKER_TEXT and not (marker.parent / "new.txt").exists()
 
 
