@@ -20,7 +20,8 @@ def perplexity(lm_path: Path, corpus_folder: Path, part: str, batch: int, sequen
     from spacy_clinical_flair.training.lm import load_base_language_model
 
     lm = load_base_language_model(str(lm_path))
-    corpus = TextCorpus(corpus_folder, lm.dictionary, forward=lm.is_forward_lm, character_level=True)
+    corpus = TextCorpus(corpus_folder, lm.dictionary, forward=lm.is_forward_lm, character_level=True,
+                        random_case_flip=False)  # Flair flips 2% of documents at random, validation too
     trainer = LanguageModelTrainer(lm, corpus)
     data = trainer._batchify(corpus.valid if part == "valid" else corpus.test, batch)
     return math.exp(trainer.evaluate(data, batch, sequence_length))

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Base LMs compared on the dev splits: for each corpus, seed and LM pair, one route (default: spaCy's `ner` on the
+# Flair layer, the project default; ROUTE=tagger: the clinical_flair_ner tagger recipe) trained within MINUTES,
+# then its predictions on the dev split saved for benchmarks/accuracy_compare.py (paired bootstrap). The LM pairs
+# of one corpus and seed run one right after the other (never side by side: they would share the cores), so
+# what else the machine did touches each pair alike.
+#
+#   bash benchmarks/lm_ladder.sh DATA_ROOT OUT MINUTES "SEEDS" "CORPORA" LABEL=LM_FOLDER [LABEL=LM_FOLDER ...]
+#
+# LM_FOLDER holds clinical-es-forward.safetensors and clinical-es-backward.safetensors (assets/lms: the shipped
+# pair). Runs go to OUT/CORPUS/ROUTE@LABEL-MINUTESm-seedN (a finished one is skipped), predictions to
+# OUT/CORPUS/pred/dev/ROUTE@LABEL-MINUTESm-seedN.spacy. Then, e.g.:
+#   python benchmarks/accuracy_compare.py OUT --corpora meddocan medprocner pharmaconer symptemist --splits dev \
+#     --pairs default@gpu512-10m:default@shipped-10m
+set -euo pipefail
+root=${1:?usage: lm_ladder.sh DATA_ROOT OUT MINUTES SEEDS CORPORA LABEL=LM_FOLDER ...}
+out=${2:?OUT}
+minutes=${3:?MINUTES}
+seeds=${4:?SEEDS}
+corpora=${5:?CORPORA}
+shift 5
+route=${ROUTE:-default}
+here=$(dirname "$0")
+for corpus in $corpora; do
+  data="$out/$corpus/data"
+  mkdir -p "$data"
+  for split in train dev test; do
+    [ -f "$data/$split.spacy" ] || python -m spacy_clinical_flair convert "$root/$corpus/$split" "$data/$split.spacy" \
+      --no-progress --report "$data/$split.report.json" >/dev/null
+  done
+  for seed in $seeds; do
+    for pair in "$@"; do
+      label=${pair%%=*}; lms=${pair#*=}
+      name="$route@$label-${minutes}m-seed$seed"; run="$out/$corpus/$name"
+      if [ -f "$run/dev.json" ]; then echo "$run done"; continue; fi
+      export EVAL=dev FINETUNE_MINUTES=0 BASE_FORWARD="$lms/clinical-es-forward.safetensors" \
+        BASE_BACKWARD="$lms/clinical-es-backward.safetensors"
+      case $route in
+        default) bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run"; model="$run/model/model-best" ;;
+        tagger) bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run"; model="$run/pipeline" ;;
+        *) echo "unknown ROUTE $route" >&2; exit 2 ;;
+      esac
+      python "$here/predict_split.py" "$model" "$data/dev.spacy" "$out/$corpus/pred/dev/$name.spacy"
+    done
+  done
+done
