@@ -17,7 +17,7 @@ from pathlib import Path
 
 
 def texts(sources):
-    from spacy_clinical_flair.training.lm import gather_texts
+    from spacy_clinical_flair.training.lm_corpus import gather_texts
 
     spacy_files = [Path(s) for s in sources if str(s).endswith(".spacy")]
     folders = [Path(s) for s in sources if not str(s).endswith(".spacy")]

@@ -1,25 +1,35 @@
 """spacy-clinical-flair: Flair character-LM sequence taggers in spaCy for clinical NER.
 
-Importing the package registers everything in :mod:`spacy_clinical_flair.registrations` (the factories
-``clinical_sentencizer``, ``clinical_flair_ner``, ``clinical_flair_vote``, ``clinical_flair_copy_ents``, the
-tokenizer ``clinical_flair.tokenizer.v1``, the Flair layer's architectures and the callbacks); spaCy also
-finds them through the entry points in ``setup.cfg`` without an import.
+Everything the package registers with spaCy (the factories ``clinical_sentencizer``, ``clinical_flair_ner``,
+``clinical_flair_vote``, ``clinical_flair_copy_ents``, the tokenizer ``clinical_flair.tokenizer.v1``, the Flair
+layer's architectures and the callbacks) is in :mod:`spacy_clinical_flair.registrations`, which spaCy imports
+through the entry points in ``setup.cfg`` the first time a config or ``add_pipe`` names one of them; importing
+this package imports nothing heavy (its public names load on first use, the registrations with them), and ``import
+spacy_clinical_flair.registrations`` registers everything by hand where the package is not installed.
 
 The subpackages follow the data's way through the package, each importing only those above it:
 ``text`` → ``corpus`` → ``models`` → ``ml`` → ``pipeline`` → ``training`` → ``evaluate`` → ``annotate``
 → ``cli`` (``tests/test_layers.py`` checks it).
 """
-from . import registrations  # noqa: F401  (registers the factories, architectures and extensions)
-from .corpus.brat import BratDocument, BratEntity, Problem, parse_ann, read_brat_document, read_brat_folder
-from .corpus.convert import ConversionReport, convert_brat_folder, iter_brat_folder_docs
-from .corpus.docs import BRAT_SPANS_KEY, DOC_ID_KEY
-from .corpus.export import export_docs_to_brat
-from .corpus.flatten import flatten_entities
-from .pipeline.component import ClinicalFlairNER
-from .pipeline.precision import set_precision
-from .pipeline.vote import CopyEnts, VoteEnts
-from .text.sentences import ClinicalSentencizer
-from .text.tokenizer import blank_pipeline, create_clinical_tokenizer
+import importlib
+from typing import Any, Dict, List
+
+#: Each public name and the module it lives in; imported on first use (PEP 562), so that ``import
+#: spacy_clinical_flair`` costs no spaCy, torch or Flair import (the command line's ``--help`` stays fast).
+_EXPORTS: Dict[str, str] = {
+    "BratDocument": ".corpus.brat", "BratEntity": ".corpus.brat", "Problem": ".corpus.brat",
+    "parse_ann": ".corpus.brat", "read_brat_document": ".corpus.brat", "read_brat_folder": ".corpus.brat",
+    "ConversionReport": ".corpus.convert", "convert_brat_folder": ".corpus.convert",
+    "iter_brat_folder_docs": ".corpus.convert",
+    "BRAT_SPANS_KEY": ".corpus.docs", "DOC_ID_KEY": ".corpus.docs",
+    "export_docs_to_brat": ".corpus.export",
+    "flatten_entities": ".corpus.flatten",
+    "ClinicalFlairNER": ".pipeline.component",
+    "set_precision": ".pipeline.precision",
+    "CopyEnts": ".pipeline.vote", "VoteEnts": ".pipeline.vote",
+    "ClinicalSentencizer": ".text.sentences",
+    "blank_pipeline": ".text.tokenizer", "create_clinical_tokenizer": ".text.tokenizer",
+}
 
 __version__ = "0.1.0"
 
@@ -45,3 +55,18 @@ __all__ = [
     "read_brat_folder",
     "set_precision",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module on first use (after the registrations, as an eager import did)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    importlib.import_module(".registrations", __name__)
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -66,7 +66,7 @@ class AnnotateSettings:
     precision: Optional[str] = None
 
     def job(self, pipeline: str, input_path: Path, identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        """What defines the job: pipeline, input and its identity (:func:`annotate_io.input_identity`), settings."""
+        """What defines the job: pipeline, input and its identity (:func:`shards.input_identity`), settings."""
         return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
                 "shard_size": self.shard_size, "id_field": self.id_field, "text_field": self.text_field,
                 "max_chars": self.max_chars, "input_identity": identity}
@@ -103,8 +103,10 @@ def apply_precision(nlp, settings: AnnotateSettings) -> None:
 
 
 def annotate(nlp, pipeline_name: str, input_path: Path, output: Path,
-             settings: AnnotateSettings = AnnotateSettings()) -> AnnotateSummary:
-    """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine)."""
+             settings: Optional[AnnotateSettings] = None) -> AnnotateSummary:
+    """Annotate every document of ``input_path`` with ``nlp`` into shards under ``output`` (local engine;
+    ``settings`` default: ``AnnotateSettings()``)."""
+    settings = settings or AnnotateSettings()
     started = time.perf_counter()
     with output_lock(Path(output)):
         plan, pending = start_job(pipeline_name, input_path, Path(output), settings)
@@ -154,7 +156,7 @@ def output_lock(output: Path) -> Iterator[None]:
 
 def start_job(pipeline_name: str, input_path: Path, output: Path, settings: AnnotateSettings):
     """Check the settings, plan the input's shards, prepare ``output``; the plan and the shards still to do
-    (those not complete: :func:`annotate_io.shard_done`). Call it inside :func:`output_lock`."""
+    (those not complete: :func:`shards.shard_done`). Call it inside :func:`output_lock`."""
     if settings.output_format not in SHARD_NAMES:
         raise ValueError(f"unknown output format {settings.output_format!r}: use one of {', '.join(SHARD_NAMES)}")
     if settings.shard_size < 1:

@@ -54,11 +54,12 @@ class ShardAnnotator:
         return {"shard": shards, "documents": documents}
 
 
-def annotate_with_ray(pipeline: str, input_path: Path, output: Path, settings: AnnotateSettings = AnnotateSettings(),
+def annotate_with_ray(pipeline: str, input_path: Path, output: Path, settings: Optional[AnnotateSettings] = None,
                       workers: int = 2, gpus_per_worker: float = 0.0, address: Optional[str] = None,
                       task_retries: int = 3) -> AnnotateSummary:
     """Annotate like :func:`spacy_clinical_flair.annotate.job.annotate`, on Ray: a local Ray on this machine, or
     the cluster at ``address``. ``pipeline`` is what every actor passes to ``spacy.load``."""
+    settings = settings or AnnotateSettings()
     try:
         import ray
     except ImportError as err:

@@ -20,8 +20,8 @@ def check_overlap_command(
 ) -> None:
     """Report the share of each evaluation split's sentences (of 10 words or more) found in the LM text, and
     exit with code 1 when any share is above --max-share, as train-lm does with \\[corpus] check_against."""
-    from ..training.contamination import ContaminatedText
-    from ..training.lm import check_test_overlap, gather_texts
+    from ..training.contamination import ContaminatedText, check_test_overlap
+    from ..training.lm_corpus import gather_texts
 
     try:
         texts = gather_texts([p for p in text if p.is_file()], [p for p in text if not p.is_file()], lang)

@@ -53,14 +53,9 @@ def train_lm_command(
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra
     --section.key value arguments override the config, like spacy train."""
-    from ..training.lm import (
-        LMCorpusTooSmall,
-        LMTrainingFailed,
-        corpus_summary,
-        result_summary,
-        train_lm,
-        train_lm_pair,
-    )
+    from ..training.lm import lm_result_summary, train_lm
+    from ..training.lm_corpus import LMCorpusTooSmall, corpus_summary
+    from ..training.lm_pair import LMTrainingFailed, train_lm_pair
 
     cfg = _load_config(config, ctx)
     bases = {"forward": base_forward, "backward": base_backward}
@@ -70,13 +65,13 @@ def train_lm_command(
             results = train_lm_pair(cfg, output_dir, bases, resume, threads,
                                     on_progress=lambda d, line: typer.echo(f"{d}: {line}"))
             for name, result in results.items():
-                typer.echo(result_summary(name, result))
+                typer.echo(lm_result_summary(name, result))
             return
         result = train_lm(cfg, output_dir, direction.value, bases[direction.value], resume, threads,
                           on_corpus=lambda info: typer.echo(corpus_summary(info)))
     except (FileNotFoundError, LMCorpusTooSmall, LMTrainingFailed, ValueError, RuntimeError) as err:
         fail(str(err))
-    typer.echo(result_summary(direction.value, result))
+    typer.echo(lm_result_summary(direction.value, result))
 
 
 @app.command("train-tagger", context_settings=OVERRIDES)

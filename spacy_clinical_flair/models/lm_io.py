@@ -74,8 +74,9 @@ def lm_to_bytes(lm: "LanguageModel", half: bool = False) -> bytes:
 
 
 def read_metadata(data: bytes) -> Dict[str, str]:
-    """The ``__metadata__`` of a safetensors blob, the header checked (:func:`model_schema.read_header`)."""
-    from .schema import DescriptionError, read_header
+    """The ``__metadata__`` of a safetensors blob, the header checked (:func:`schema.read_header`)."""
+    from .checks import DescriptionError
+    from .schema import read_header
 
     try:
         return read_header(data)[0]
@@ -86,10 +87,11 @@ def read_metadata(data: bytes) -> Dict[str, str]:
 def lm_from_bytes(data: bytes, has_decoder: bool = True, what: str = "the language model") -> "LanguageModel":
     """Rebuild the LanguageModel that :func:`lm_to_bytes` wrote (float32, eval mode, on the CPU).
 
-    The JSON config is checked against :func:`model_schema.lm_config` and the shapes it builds against the
+    The JSON config is checked against :func:`schema.lm_config` and the shapes it builds against the
     file's tensors before anything is allocated; every failure is an :class:`LMFileError` naming ``what``.
     """
-    from .schema import DescriptionError, built_shapes, compare_shapes, parse_json, read_header
+    from .checks import DescriptionError, parse_json
+    from .schema import built_shapes, compare_shapes, read_header
     from .schema import lm_config as check_config
 
     try:

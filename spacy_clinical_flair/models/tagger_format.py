@@ -21,8 +21,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Tuple, Union
 
+from .checks import BYTES_MARK, DICTIONARY_MARK
 from .lm_io import dictionary_from_json, dictionary_to_json
-from .schema import BYTES_MARK, DICTIONARY_MARK
 
 if TYPE_CHECKING:
     from flair.embeddings import TokenEmbeddings
@@ -118,15 +118,16 @@ def save_tagger(tagger: "SequenceTagger", path: Union[str, Path]) -> Path:
 def tagger_from_bytes(data: bytes, what: str = "the tagger") -> "SequenceTagger":
     """Rebuild the tagger :func:`tagger_to_bytes` wrote (eval mode, on the CPU); nothing is unpickled.
 
-    The description is checked against :mod:`~.model_schema` (nothing in it can name a file, a hub model
+    The description is checked against :mod:`~.schema` (nothing in it can name a file, a hub model
     or code) and the tensor shapes it builds against the file's, before any tensor is allocated. Every
     failure is a :class:`TaggerFormatError` that names ``what``.
     """
     from safetensors.torch import load
 
+    from .checks import DescriptionError
     from .flair_logging import quiet_flair
     from .lm_io import _on_cpu
-    from .schema import DescriptionError, built_shapes, compare_shapes
+    from .schema import built_shapes, compare_shapes
 
     description, shapes = read_description(data, what)
     try:
@@ -150,9 +151,10 @@ def tagger_from_bytes(data: bytes, what: str = "the tagger") -> "SequenceTagger"
 
 
 def read_description(data: bytes, what: str) -> Tuple[Dict[str, Any], "TensorShapes"]:
-    """The checked JSON description in a tagger blob's header (:func:`model_schema.tagger_description`)
+    """The checked JSON description in a tagger blob's header (:func:`schema.tagger_description`)
     and the (dtype, shape) of each of its tensors, read without loading them."""
-    from .schema import DescriptionError, parse_json, read_header
+    from .checks import DescriptionError, parse_json
+    from .schema import read_header
     from .schema import tagger_description as check_description
 
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, Union
 
 from .flair_logging import quiet_flair
 from .tagger_format import TAGGER_FILE, load_tagger_file, save_tagger
@@ -26,16 +26,16 @@ class TaggerLoadError(ValueError):
     """A file or name could not be loaded as a Flair NER SequenceTagger."""
 
 
-def looks_like_path(model: str) -> bool:
-    """Whether ``model`` names a file rather than a model on Flair's hub (``ner``, ``flair/ner-x``).
+#: What a model name starts with to be fetched from Flair's model hub; any other name is a local path.
+HUB_PREFIX = "hub:"
 
-    A hub id is ``name`` or ``org/name``; anything deeper, absolute, relative (``./``), with a model file's
-    suffix, or whose first folder exists here (``training/tagger`` inside a project) is a local path."""
-    if model.startswith((".", "/", "~")) or "\\" in model or model.endswith((".pt", ".bin", ".pth", ".safetensors")):
-        return True
-    if model.count("/") == 1 and Path(model.split("/")[0]).is_dir():
-        return True
-    return model.count("/") > 1
+
+def hub_name(model: str) -> Optional[str]:
+    """The Flair hub name in ``hub:NAME`` (``hub:ner``, ``hub:flair/ner-english``); None for a local path.
+
+    Only an explicit prefix reaches the network: a local path that does not exist (``training/tagger`` run from
+    another folder) fails at once as missing, instead of after the hub's retries."""
+    return model[len(HUB_PREFIX):] if model.startswith(HUB_PREFIX) else None
 
 
 def read_trusted_pickle(path: Path) -> Dict[str, Any]:
@@ -83,7 +83,7 @@ def check_ner_like(tagger: "SequenceTagger", what: str) -> None:
 
 def load_tagger(model: str) -> "SequenceTagger":
     """Load a tagger from this package's safe format (a ``.safetensors`` file or a ``train-tagger`` output
-    folder), from a Flair ``.pt`` file (a pickle: warns), or from Flair's hub by name where it is reachable."""
+    folder), from a Flair ``.pt`` file (a pickle: warns), or from Flair's hub as ``hub:NAME`` where it is reachable."""
     path = Path(model).expanduser()
     if path.is_dir() or path.suffix == ".safetensors":
         tagger = load_tagger_file(path)
@@ -94,10 +94,12 @@ def load_tagger(model: str) -> "SequenceTagger":
                       f"or convert it once with `python -m spacy_clinical_flair import-flair {path} OUT_DIR` and "
                       f"use OUT_DIR ({TAGGER_FILE})", PickleWarning, stacklevel=2)
         return tagger_from_state(read_trusted_pickle(path), str(path))
-    if looks_like_path(model):
+    name = hub_name(model)
+    if name is None:
         raise FileNotFoundError(f"model {model!r} does not exist; pass a tagger trained with train-tagger (its output "
-                                f"folder or {TAGGER_FILE}), or a Flair SequenceTagger .pt file (config key 'model')")
-    return _load_from_hub(model)
+                                f"folder or {TAGGER_FILE}), a Flair SequenceTagger .pt file, or {HUB_PREFIX}NAME for "
+                                "a model on Flair's hub (config key 'model')")
+    return _load_from_hub(name)
 
 
 def _load_from_hub(name: str) -> "SequenceTagger":
@@ -108,9 +110,8 @@ def _load_from_hub(name: str) -> "SequenceTagger":
             tagger = SequenceTagger.load(name)
     except Exception as err:
         raise TaggerLoadError(
-            f"could not load Flair model {name!r} from the model hub ({type(err).__name__}: {err}). If {name!r} is "
-            "meant as a local folder or file, it does not exist here (start it with ./ to say so); without network "
-            "access, download a hub model elsewhere and pass the local .pt path as 'model'") from err
+            f"could not load Flair model {name!r} from the model hub ({type(err).__name__}: {err}); without network "
+            "access, download the model elsewhere and pass the local .pt path as 'model'") from err
     check_ner_like(tagger, name)
     return tagger
 

@@ -18,8 +18,13 @@ documents that share a counted sentence with an evaluation split.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable, List, Mapping, Sequence, Set
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
+
+import srsly
+
+from .lm_corpus import gather_texts
 
 MIN_SENTENCE_WORDS = 10
 MAX_TEST_SHARE = 0.005
@@ -119,3 +124,26 @@ def drop_duplicate_documents(texts: Sequence[str], max_seen_share: float = 0.5,
             seen_sentences |= sentences
             seen_texts.add(whole)
     return [text for index, text in enumerate(texts) if index in keep]
+
+
+def check_test_overlap(texts: Sequence[str], eval_paths: Sequence[str], report_path: Optional[Path] = None,
+                       lang: str = "es", max_share: float = MAX_TEST_SHARE,
+                       drop: bool = False) -> Tuple[List[str], List[SplitOverlap]]:
+    """Refuse LM text that holds more than ``max_share`` of the sentences of any evaluation split
+    (:class:`ContaminatedText`). Each split is a ``.spacy`` file or a folder of ``.txt``
+    files. With ``drop``, LM documents that share a sentence with a split are removed first. Returns the
+    (remaining) texts and each split's overlap, also written to ``report_path`` as JSON."""
+    splits: Dict[str, List[str]] = {}
+    for path in map(Path, eval_paths):
+        if not (path.is_dir() or (path.is_file() and path.suffix == ".spacy")):
+            raise FileNotFoundError(f"evaluation split {path} is neither a folder of .txt files nor a .spacy file")
+        splits[str(path)] = gather_texts([path] if path.is_file() else (), [path] if path.is_dir() else (), lang)
+    kept = drop_overlapping(texts, [t for split in splits.values() for t in split]) if drop else list(texts)
+    reports = overlap_report(kept, splits)
+    if report_path is not None and reports:
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(report_path, {"max_test_share": max_share, "min_words": MIN_SENTENCE_WORDS,
+                                       "documents": len(texts), "dropped_documents": len(texts) - len(kept),
+                                       "splits": [{**asdict(r), "share": r.share} for r in reports]})
+    require_clean(reports, max_share)
+    return kept, reports

@@ -1,45 +1,27 @@
-"""Character language models: the text corpus and the training (fine-tuning or from scratch).
+"""Character language models: training (fine-tuning or from scratch) as a config describes it.
 
-Flair's ``LanguageModelTrainer`` does the training; this module gathers the text, writes it in
-Flair's text-corpus layout (``train/train_split_*``, ``valid.txt``, ``test.txt``), builds or loads
-the model, enforces a wall-clock budget, and reports the perplexities.
+Flair's ``LanguageModelTrainer`` does the training; this module builds or loads the model, enforces a
+wall-clock budget and reports the perplexities. The text corpus is :mod:`.lm_corpus`'s, the test-overlap check
+:mod:`.contamination`'s, and training both directions side by side :mod:`.lm_pair`'s.
 """
 from __future__ import annotations
 
 import math
-import random
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Literal, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Iterable, Literal, Optional, Tuple
 
 import srsly
 
-from ..models.tagger_io import looks_like_path
+from ..models.tagger_io import HUB_PREFIX, hub_name
 from .budget import BudgetExpired, time_budget
-from .contamination import (
-    MAX_TEST_SHARE,
-    MIN_SENTENCE_WORDS,
-    SplitOverlap,
-    drop_duplicate_documents,
-    drop_overlapping,
-    overlap_report,
-    require_clean,
-)
+from .contamination import MAX_TEST_SHARE, check_test_overlap, drop_duplicate_documents
+from .lm_corpus import LMCorpusInfo, LMCorpusSettings, LMCorpusTooSmall, gather_texts, prepare_lm_corpus
 from .results import write_result
 
 if TYPE_CHECKING:
     from confection import Config
-
-
-@dataclass
-class LMCorpusSettings:
-    """How the LM text corpus is split."""
-
-    valid_fraction: float = 0.1
-    test_fraction: float = 0.1
-    split_chars: int = 1_000_000  # characters per training split; validation runs after each split
-    seed: int = 0
 
 
 @dataclass
@@ -64,20 +46,6 @@ class LMSettings:
 
 
 @dataclass
-class LMCorpusInfo:
-    """What :func:`prepare_lm_corpus` wrote."""
-
-    folder: Path
-    documents: int
-    train_chars: int
-    valid_chars: int
-    test_chars: int
-    splits: int
-    dropped_documents: int = 0  # left out for sharing a sentence with a test split ([corpus] drop_overlapping)
-    duplicate_documents: int = 0  # left out as near-repeats of another document ([corpus] drop_duplicates)
-
-
-@dataclass
 class LMResult:
     """Where the trained LM is and how good it got."""
 
@@ -87,65 +55,6 @@ class LMResult:
     epochs_logged: int
     stopped_by_budget: bool
     settings: dict = field(default_factory=dict)
-
-
-class LMCorpusTooSmall(ValueError):
-    """The text cannot fill the batches the settings ask for."""
-
-
-def gather_texts(spacy_files: Sequence[Path] = (), text_dirs: Sequence[Path] = (), lang: str = "es") -> List[str]:
-    """Document texts from ``.spacy`` files and every ``.txt`` file under the text folders."""
-    from ..corpus.docs import read_docbin
-
-    texts: List[str] = []
-    for path in spacy_files:
-        texts.extend(doc.text for doc in read_docbin(path, lang))
-    for folder in text_dirs:
-        folder = Path(folder)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"LM text folder {folder} does not exist")
-        texts.extend(p.read_bytes().decode("utf-8", errors="replace") for p in sorted(folder.rglob("*.txt")))
-    return [text.replace("\ufeff", "") for text in texts if text.strip()]
-
-
-def prepare_lm_corpus(texts: Sequence[str], folder: Path, settings: LMCorpusSettings = LMCorpusSettings()) -> LMCorpusInfo:
-    """Write Flair's text-corpus layout; documents are shuffled, then split into train/valid/test."""
-    if len(texts) < 3:
-        raise LMCorpusTooSmall(f"{len(texts)} documents of text: at least 3 are needed (train, valid, test)")
-    documents = [_normalise(text) for text in texts]
-    random.Random(settings.seed).shuffle(documents)
-    n_valid = max(1, round(len(documents) * settings.valid_fraction))
-    n_test = max(1, round(len(documents) * settings.test_fraction))
-    valid, test, train = documents[:n_valid], documents[n_valid:n_valid + n_test], documents[n_valid + n_test:]
-    folder = Path(folder)
-    (folder / "train").mkdir(parents=True, exist_ok=True)
-    for old in (folder / "train").glob("train_split_*"):
-        old.unlink()
-    splits = _write_splits(train, folder / "train", settings.split_chars)
-    (folder / "valid.txt").write_text("\n".join(valid) + "\n", encoding="utf-8")
-    (folder / "test.txt").write_text("\n".join(test) + "\n", encoding="utf-8")
-    return LMCorpusInfo(folder, len(documents), sum(map(len, train)) + len(train), sum(map(len, valid)) + len(valid),
-                        sum(map(len, test)) + len(test), splits)
-
-
-def _normalise(text: str) -> str:
-    """One document per line: Flair's text corpus uses the newline as the document delimiter."""
-    return re.sub(r"\s*\n\s*", " ", text.replace("\r", "")).strip()
-
-
-def _write_splits(documents: Sequence[str], folder: Path, split_chars: int) -> int:
-    splits, current, size = 0, [], 0
-    for document in documents:
-        current.append(document)
-        size += len(document) + 1
-        if size >= split_chars:
-            splits += 1
-            (folder / f"train_split_{splits}").write_text("\n".join(current) + "\n", encoding="utf-8")
-            current, size = [], 0
-    if current:
-        splits += 1
-        (folder / f"train_split_{splits}").write_text("\n".join(current) + "\n", encoding="utf-8")
-    return splits
 
 
 def check_corpus_fits(info: LMCorpusInfo, settings: LMSettings) -> None:
@@ -167,35 +76,38 @@ def check_corpus_fits(info: LMCorpusInfo, settings: LMSettings) -> None:
 
 def load_base_language_model(base: str):
     """A Flair LanguageModel from a local file (``.safetensors`` of this package or Flair's ``.pt``), or by
-    Flair name (e.g. ``es-forward``) where the hub is reachable."""
+    Flair name as ``hub:NAME`` (e.g. ``hub:es-forward``) where the hub is reachable."""
     from ..models.lm_io import load_language_model
 
     path = Path(base).expanduser()
     if path.is_file():
         return load_language_model(path, has_decoder=True)
-    if looks_like_path(base):
-        raise FileNotFoundError(f"base LM file {base!r} does not exist")
+    name = hub_name(base)
+    if name is None:
+        raise FileNotFoundError(f"base LM file {base!r} does not exist (for an LM on Flair's hub, write "
+                                f"{HUB_PREFIX}NAME, e.g. {HUB_PREFIX}es-forward)")
     from flair.embeddings import FlairEmbeddings
 
     try:
-        return FlairEmbeddings(base, has_decoder=True).lm
+        return FlairEmbeddings(name, has_decoder=True).lm
     except Exception as err:
-        raise ValueError(f"could not get the Flair LM {base!r} from the model hub ({type(err).__name__}: {err}); "
+        raise ValueError(f"could not get the Flair LM {name!r} from the model hub ({type(err).__name__}: {err}); "
                          "without network access, pass a local .pt file as the base LM or train from scratch") from err
 
 
 def train_language_model(
-    corpus_folder: Path, output: Path, is_forward: bool, settings: LMSettings = LMSettings(),
+    corpus_folder: Path, output: Path, is_forward: bool, settings: Optional[LMSettings] = None,
     base_lm: Optional[str] = None, resume: bool = False,
 ) -> LMResult:
     """Train (or fine-tune ``base_lm``) a character LM on a prepared corpus; best model in ``output/best-lm.pt``.
 
     Without ``resume`` an earlier run in ``output`` is cleared first; with it, training continues from
     ``output/checkpoint.pt`` (model, dictionary, epoch and optimizer state; ``base_lm`` and the model-size
-    settings are then ignored).
+    settings are then ignored). ``settings`` default: ``LMSettings()``.
     """
     from flair.trainers.language_model_trainer import LanguageModelTrainer, TextCorpus
 
+    settings = settings or LMSettings()
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     checkpoint = output / "checkpoint.pt"
@@ -341,122 +253,6 @@ def train_lm(config: "Config", output: Path, direction: Direction = "forward", b
     return result
 
 
-def check_test_overlap(texts: Sequence[str], eval_paths: Sequence[str], report_path: Optional[Path] = None,
-                       lang: str = "es", max_share: float = MAX_TEST_SHARE,
-                       drop: bool = False) -> Tuple[List[str], List[SplitOverlap]]:
-    """Refuse LM text that holds more than ``max_share`` of the sentences of any evaluation split
-    (:class:`~.contamination.ContaminatedText`). Each split is a ``.spacy`` file or a folder of ``.txt``
-    files. With ``drop``, LM documents that share a sentence with a split are removed first. Returns the
-    (remaining) texts and each split's overlap, also written to ``report_path`` as JSON."""
-    splits: Dict[str, List[str]] = {}
-    for path in map(Path, eval_paths):
-        if not (path.is_dir() or (path.is_file() and path.suffix == ".spacy")):
-            raise FileNotFoundError(f"evaluation split {path} is neither a folder of .txt files nor a .spacy file")
-        splits[str(path)] = gather_texts([path] if path.is_file() else (), [path] if path.is_dir() else (), lang)
-    kept = drop_overlapping(texts, [t for split in splits.values() for t in split]) if drop else list(texts)
-    reports = overlap_report(kept, splits)
-    if report_path is not None and reports:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        srsly.write_json(report_path, {"max_test_share": max_share, "min_words": MIN_SENTENCE_WORDS,
-                                       "documents": len(texts), "dropped_documents": len(texts) - len(kept),
-                                       "splits": [{**asdict(r), "share": r.share} for r in reports]})
-    require_clean(reports, max_share)
-    return kept, reports
-
-
-class LMTrainingFailed(RuntimeError):
-    """One of the two LM trainings of :func:`train_lm_pair` failed; ``logs`` has its log file."""
-
-    def __init__(self, directions: Sequence[str], logs: Dict[str, Path]) -> None:
-        tails = []
-        for direction in directions:
-            lines = logs[direction].read_text(encoding="utf-8", errors="replace").splitlines()
-            tails.append(f"--- {direction} ({logs[direction]}):\n" + "\n".join(lines[-5:]))
-        super().__init__(f"the {' and '.join(directions)} LM training failed\n" + "\n".join(tails))
-        self.logs = logs
-
-
-def train_lm_pair(config: "Config", output: Path, bases: Optional[Dict[str, Optional[str]]] = None,
-                  resume: bool = False, threads: int = 0,
-                  on_progress: Optional[Callable[[str, str], None]] = None,
-                  every_seconds: float = 30.0) -> Dict[str, LMResult]:
-    """Train the forward and the backward LM side by side, one process each, into ``output/forward`` and
-    ``output/backward`` (on 2 cores about 1.3x the characters per second of one after the other).
-
-    Each process gets ``threads`` torch threads (default: half the cores) and logs to
-    ``output/train-lm-DIRECTION.log``; ``on_progress(direction, line)`` gets each new end-of-split line.
-    Interrupting the caller stops both processes. A failed process raises :class:`LMTrainingFailed`.
-    """
-    import multiprocessing
-    import os
-
-    bases = bases or {}
-    threads = threads or max(1, (os.cpu_count() or 2) // 2)
-    output = Path(output)
-    output.mkdir(parents=True, exist_ok=True)
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited torch threads or locks
-    logs: Dict[str, Path] = {direction: output / f"train-lm-{direction}.log" for direction in DIRECTIONS}
-    processes: Dict[str, Any] = {direction: context.Process(
-        target=_train_direction_process, name=f"train-lm-{direction}",
-        args=(config.to_str(), str(output / direction), direction, bases.get(direction), resume, threads,
-              str(logs[direction]))) for direction in DIRECTIONS}
-    for process in processes.values():
-        process.start()
-    try:
-        _follow(processes, output, on_progress, every_seconds)
-    finally:  # Ctrl-C (or any error) here must not leave the two trainings running
-        for process in processes.values():
-            if process.is_alive():
-                process.terminate()
-            process.join()
-    failed = [direction for direction, process in processes.items() if process.exitcode != 0]
-    if failed:
-        raise LMTrainingFailed(failed, logs)
-    return {direction: read_lm_result(output / direction / "lm-result.json") for direction in DIRECTIONS}
-
-
-def _train_direction_process(config_text: str, output: str, direction: Direction, base: Optional[str],
-                             resume: bool, threads: int, log: str) -> None:
-    """Child process of :func:`train_lm_pair`: everything it prints goes to ``log``."""
-    import os
-    import sys
-
-    from confection import Config
-
-    handle = open(log, "w", encoding="utf-8")
-    os.dup2(handle.fileno(), 1)
-    os.dup2(handle.fileno(), 2)
-    sys.stdout = sys.stderr = handle
-    try:
-        result = train_lm(Config().from_str(config_text), Path(output), direction, base, resume, threads,
-                          on_corpus=lambda info: print(corpus_summary(info), flush=True))
-        print(result_summary(direction, result), flush=True)
-    except BaseException as err:  # the parent reads the reason from the log
-        print(f"error: {type(err).__name__}: {err}", flush=True)
-        handle.flush()
-        os._exit(1)
-    handle.flush()
-
-
-def _follow(processes: Dict[str, Any], output: Path, on_progress, every_seconds: float) -> None:
-    """Until both processes end, report each one's newest end-of-split line as it appears."""
-    import time
-
-    shown = {direction: "" for direction in processes}
-    last = time.monotonic()
-    while any(process.is_alive() for process in processes.values()):
-        time.sleep(0.5)
-        if on_progress is None or time.monotonic() - last < every_seconds:
-            continue
-        last = time.monotonic()
-        for direction in processes:
-            loss = output / direction / "loss.txt"
-            lines = [line for line in _read(loss).splitlines() if "end of split" in line]
-            if lines and lines[-1] != shown[direction]:
-                shown[direction] = lines[-1]
-                on_progress(direction, lines[-1][lines[-1].index("end of split"):].strip())
-
-
 def read_lm_result(path: Path) -> LMResult:
 
     data = srsly.read_json(path)
@@ -464,16 +260,7 @@ def read_lm_result(path: Path) -> LMResult:
     return LMResult(**data)
 
 
-def corpus_summary(info: LMCorpusInfo) -> str:
-    dropped = (f" ({info.dropped_documents} more left out: they share a sentence with a test split)"
-               if info.dropped_documents else "")
-    if info.duplicate_documents:
-        dropped += f" ({info.duplicate_documents} near-repeats of other documents left out)"
-    return (f"LM corpus: {info.documents} documents{dropped}, {info.train_chars} training characters in "
-            f"{info.splits} split(s), {info.valid_chars} valid, {info.test_chars} test")
-
-
-def result_summary(direction: str, result: LMResult) -> str:
+def lm_result_summary(direction: str, result: LMResult) -> str:
     return (f"{direction} LM: {result.model_path} | best valid perplexity {result.best_valid_perplexity} | "
             f"test perplexity {result.test_perplexity} | splits evaluated {result.epochs_logged}"
             + (" | stopped by the time budget" if result.stopped_by_budget else ""))

@@ -15,7 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import srsly
 
-from .budget import TrainingHistory
+from .flair_plugins import TrainingHistory
 
 
 @dataclass
@@ -183,15 +183,16 @@ def transformer_embedding(folder: Path):
 
 def train_ner(
     train_docs: Sequence, dev_docs: Sequence, language_models: Sequence[Path], output: Path,
-    settings: NERSettings = NERSettings(), started_at: Optional[float] = None,
+    settings: Optional[NERSettings] = None, started_at: Optional[float] = None,
 ) -> NERResult:
     """Train a tagger; the chosen model (best on dev, else final) is written to ``output/model.safetensors``.
 
     ``settings.max_minutes`` counts from ``started_at`` (a ``time.perf_counter()`` value; default: now),
     so a caller that read the documents first can include that time: preparing the data, the
-    embeddings and the model all come out of the same budget as the epochs.
+    embeddings and the model all come out of the same budget as the epochs. ``settings`` default: ``NERSettings()``.
     """
     started_at = time.perf_counter() if started_at is None else started_at
+    settings = settings or NERSettings()
     import flair
     from flair.data import Corpus
     from flair.datasets import FlairDatapointDataset

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from spacy.tokens import DocBin
 
-import spacy_clinical_flair  # noqa: F401  (the span extensions)
+import spacy_clinical_flair.registrations  # noqa: F401  (the span extensions)
 from spacy_clinical_flair.corpus.brat import parse_ann, read_brat_folder
 from spacy_clinical_flair.corpus.convert import convert_brat_folder
 from spacy_clinical_flair.corpus.docs import kb_id_from_notes

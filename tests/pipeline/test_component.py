@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 import spacy
@@ -334,10 +335,15 @@ def test_a_missing_local_looking_model_is_said_to_be_missing_not_looked_up(tmp_p
     monkeypatch.chdir(tmp_path)
     (tmp_path / "training").mkdir()  # as in a project folder: training/ exists, training/tagger does not
     monkeypatch.setattr(tagger_io, "_load_from_hub", lambda name: pytest.fail(f"looked up {name} on the hub"))
-    for model in ("training/tagger", "./tagger", "models/a/b"):
-        with pytest.raises(FileNotFoundError, match="does not exist"):
+    for model in ("training/tagger", "./tagger", "models/a/b", "no-such-tagger", "flair/ner-english"):
+        started = time.perf_counter()
+        with pytest.raises(FileNotFoundError, match="does not exist.*hub:NAME"):
             tagger_io.load_tagger(model)
-    assert not tagger_io.looks_like_path("flair/ner-english")  # an org/name id without such a local folder
+        assert time.perf_counter() - started < 1.0
+    looked_up = []
+    monkeypatch.setattr(tagger_io, "_load_from_hub", looked_up.append)
+    tagger_io.load_tagger("hub:flair/ner-english")  # only the explicit prefix reaches the hub
+    assert looked_up == ["flair/ner-english"]
 
 
 def test_pipe_hands_a_failing_group_to_the_error_handler(tiny_tagger_path, monkeypatch):

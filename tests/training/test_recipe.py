@@ -7,7 +7,7 @@ import spacy
 from spacy.tokens import DocBin
 
 from spacy_clinical_flair.corpus.convert import convert_brat_folder
-from spacy_clinical_flair.training.lm import gather_texts
+from spacy_clinical_flair.training.lm_corpus import gather_texts
 from spacy_clinical_flair.training.ner import resplit_documents
 
 from ..conftest import REPO, write_pair
@@ -153,7 +153,7 @@ def test_both_directions_report_a_failing_run(tmp_path):
 
 
 def test_side_by_side_training_reports_each_directions_progress(tmp_path):
-    from spacy_clinical_flair.training.lm import _follow
+    from spacy_clinical_flair.training.lm_pair import _follow
 
     class Finishing:  # a process that is running for its first two polls
         def __init__(self):

@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from spacy_clinical_flair.cli import app
 from spacy_clinical_flair.corpus.convert import convert_brat_folder
-from spacy_clinical_flair.training.lm import LMCorpusSettings, LMCorpusTooSmall, LMSettings, check_corpus_fits, prepare_lm_corpus
+from spacy_clinical_flair.training.lm import LMSettings, check_corpus_fits
+from spacy_clinical_flair.training.lm_corpus import LMCorpusSettings, LMCorpusTooSmall, prepare_lm_corpus
 
 from ..conftest import REPO, SAMPLE
 
