@@ -18,7 +18,13 @@ from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
 from .pipeline.assertion import negex_termset
-from .pipeline.component import SCORE_EXTENSION, SCORES_EXTENSION, make_clinical_flair_ner, span_score
+from .pipeline.component import (
+    NER_DEFAULTS,
+    SCORE_EXTENSION,
+    SCORES_EXTENSION,
+    make_clinical_flair_ner,
+    span_score,
+)
 from .pipeline.vote import make_copy_ents, make_vote
 from .text.sentences import make_clinical_sentencizer
 from .text.tokenizer import TOKENIZER_NAME, create_clinical_tokenizer
@@ -50,19 +56,7 @@ Language.factory(
 Language.factory(
     "clinical_flair_ner",
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
-    default_config={
-        "model": None,
-        "batch_size": 32,
-        "doc_batch_size": 128,
-        "device": "auto",
-        "ents_policy": "keep",
-        "spans_key": None,
-        "max_sentence_tokens": 250,
-        "torch_threads": 0,
-        "min_votes": 0,
-        "precision": "fp32",
-        "scorer": {"@scorers": "clinical_flair.ner_scorer.v1"},
-    },
+    default_config={**NER_DEFAULTS, "scorer": {"@scorers": "clinical_flair.ner_scorer.v1"}},
     default_score_weights=NER_SCORE_WEIGHTS,
 )(make_clinical_flair_ner)
 Language.factory(

@@ -45,7 +45,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
 
 from ..ml.device import resolve_device
-from ..ml.precision import check_precision, effective_precision
+from ..ml.precision import Precision, check_precision, effective_precision
 from ..models.flair_data import doc_sentences, predict_entities, prediction_units, predictions_by_doc
 from ..models.tagger_format import MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes
 from ..models.tagger_io import entity_labels, load_tagger
@@ -65,6 +65,12 @@ CFG_FILE = "cfg"
 #: A model source in the config: one path (or hub name), or a list of them for an ensemble. (Spelt out in
 #: the signatures spaCy validates, since pydantic cannot resolve this alias there.)
 ModelSource = Union[str, List[str], None]
+#: The component's settings and their defaults, defined once: the class's keyword defaults and the factory's
+#: ``default_config`` (registrations.py, which adds the scorer) both read them.
+NER_DEFAULTS: Dict[str, Any] = {
+    "model": None, "batch_size": 32, "doc_batch_size": 128, "device": "auto", "ents_policy": "keep",
+    "spans_key": None, "max_sentence_tokens": 250, "torch_threads": 0, "min_votes": 0, "precision": "fp32",
+}
 
 
 def span_score(span: Span) -> Optional[float]:
@@ -78,10 +84,12 @@ class ClinicalFlairNER(Pipe):
     """Named-entity recognition with a Flair SequenceTagger, as a spaCy pipeline component."""
 
     def __init__(
-        self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = None, batch_size: int = 32,
-        doc_batch_size: int = 128, device: str = "auto", ents_policy: EntsPolicy = "keep", spans_key: Optional[str] = None,
-        max_sentence_tokens: int = 250, torch_threads: int = 0, min_votes: int = 0, precision: str = "fp32",
-        scorer: Optional[Callable] = None,
+        self, vocab, name: str = "clinical_flair_ner", *, model: ModelSource = NER_DEFAULTS["model"],
+        batch_size: int = NER_DEFAULTS["batch_size"], doc_batch_size: int = NER_DEFAULTS["doc_batch_size"],
+        device: str = NER_DEFAULTS["device"], ents_policy: EntsPolicy = NER_DEFAULTS["ents_policy"],
+        spans_key: Optional[str] = NER_DEFAULTS["spans_key"], max_sentence_tokens: int = NER_DEFAULTS["max_sentence_tokens"],
+        torch_threads: int = NER_DEFAULTS["torch_threads"], min_votes: int = NER_DEFAULTS["min_votes"],
+        precision: Precision = NER_DEFAULTS["precision"], scorer: Optional[Callable] = None,
     ) -> None:
         for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
                            ("max_sentence_tokens", max_sentence_tokens)):
@@ -338,7 +346,7 @@ def model_sources(model: ModelSource) -> List[str]:
 def make_clinical_flair_ner(
     nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
     ents_policy: EntsPolicy, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
-    precision: str, scorer: Optional[Callable],
+    precision: Precision, scorer: Optional[Callable],
 ) -> ClinicalFlairNER:
     """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
     return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,

@@ -11,11 +11,16 @@ import random
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Literal, Optional, Sequence, Tuple, get_args
 
 import srsly
 
 from .flair_plugins import TrainingHistory
+
+#: The choices of three NER settings (pydantic checks a config's values against them: ``settings_from``).
+StorageMode = Literal["none", "cpu", "gpu"]
+TagFormat = Literal["BIOES", "BIO"]
+Optimizer = Literal["sgd", "adamw"]
 
 
 @dataclass
@@ -42,12 +47,12 @@ class NERSettings:
     # dev_fraction of them (ensemble members trained on different random splits); -1 keeps the given split
     split_seed: int = -1
     dev_fraction: float = 0.1
-    embeddings_storage_mode: str = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
+    embeddings_storage_mode: StorageMode = "cpu"  # static LM embeddings are computed once and kept: much faster epochs
     precompute_embeddings: bool = True  # embed every sentence once, sorted by length, before the first epoch
     extra_embeddings: List[str] = field(default_factory=list)  # "char", "onehot", "onehot:<vectors folder>"
     onehot_min_freq: int = 2  # "onehot": words seen fewer times in the training data share the <unk> vector
-    tag_format: str = "BIOES"  # or "BIO": half the tags (a cheaper CRF)
-    optimizer: str = "sgd"  # or "adamw"
+    tag_format: TagFormat = "BIOES"  # or "BIO": half the tags (a cheaper CRF)
+    optimizer: Optimizer = "sgd"  # or "adamw"
     reproject_embeddings: bool = True  # a learned square linear map of the embeddings before the BiLSTM
 
 
@@ -92,8 +97,8 @@ def epochs_from_result(path: Path) -> int:
     return int(result["best_epoch"])
 
 
-OPTIMIZERS = ("sgd", "adamw")
-TAG_FORMATS = ("BIOES", "BIO")
+OPTIMIZERS = get_args(Optimizer)
+TAG_FORMATS = get_args(TagFormat)
 
 
 def extra_embedding(spec: str, train_sentences, onehot_min_freq: int = 2):
@@ -279,7 +284,7 @@ def _train_tagger(tagger, corpus, folder: Path, settings: NERSettings, max_epoch
             folder, learning_rate=settings.learning_rate, mini_batch_size=settings.mini_batch_size,
             max_epochs=max_epochs, anneal_factor=settings.anneal_factor, patience=settings.patience,
             min_learning_rate=settings.min_learning_rate, train_with_dev=with_dev,
-            embeddings_storage_mode=settings.embeddings_storage_mode,  # type: ignore[arg-type]
+            embeddings_storage_mode=settings.embeddings_storage_mode,
             save_final_model=True,
             create_file_logs=True, use_final_model_for_eval=False, plugins=[history],
             optimizer=torch.optim.AdamW if settings.optimizer == "adamw" else torch.optim.SGD)

@@ -369,3 +369,19 @@ def test_pipe_hands_a_failing_group_to_the_error_handler(tiny_tagger_path, monke
     out = [doc.text for doc in nlp.pipe(texts, batch_size=2)]
     assert seen == [("clinical_flair_ner", ["Nota BOOM.", "Dolor leve."], "boom")]
     assert out == ["Fiebre alta.", "Tos seca.", "Sin fiebre."]
+
+
+def test_factory_and_class_share_one_set_of_defaults():
+    import inspect
+
+    from spacy.language import Language
+
+    import spacy_clinical_flair.registrations  # noqa: F401
+    from spacy_clinical_flair.pipeline.component import ClinicalFlairNER
+
+    factory = Language.get_factory_meta("clinical_flair_ner").default_config
+    keywords = {name: parameter.default for name, parameter in inspect.signature(ClinicalFlairNER).parameters.items()
+                if parameter.kind is parameter.KEYWORD_ONLY and name != "scorer"}
+    assert {key: value for key, value in factory.items() if key != "scorer"} == keywords
+    assert keywords["batch_size"] == 32 and keywords["precision"] == "fp32"  # the documented defaults (docs/component.md)
+    assert factory["scorer"] == {"@scorers": "clinical_flair.ner_scorer.v1"}
