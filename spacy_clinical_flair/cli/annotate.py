@@ -30,7 +30,7 @@ def annotate_command(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU (local engine)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
     engine: Engine = typer.Option(Engine.local, help="local: this process (nlp.pipe); ray: a pool of Ray actors, "
-                                  "one loaded pipeline each (pip install -e '.\\[ray]')."),
+                                  "one loaded pipeline each (pip install -e '.[ray]')."),
     workers: int = typer.Option(2, min=1, help="ray: number of actors."),
     gpus_per_worker: float = typer.Option(0.0, min=0.0, help="ray: GPUs per actor (e.g. 0.5: two actors per GPU)."),
     address: Optional[str] = typer.Option(None, help="ray: the cluster to join (e.g. 'auto' or ray://host:10001); "

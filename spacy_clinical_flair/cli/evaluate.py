@@ -19,7 +19,7 @@ def check_overlap_command(
     lang: str = typer.Option("es", help="Language of .spacy files."),
 ) -> None:
     """Report the share of each evaluation split's sentences (of 10 words or more) found in the LM text, and
-    exit with code 1 when any share is above --max-share, as train-lm does with \\[corpus] check_against."""
+    exit with code 1 when any share is above --max-share, as train-lm does with [corpus] check_against."""
     from ..training.contamination import ContaminatedText, check_test_overlap
     from ..training.lm_corpus import gather_texts
 

@@ -47,9 +47,9 @@ def train_lm_command(
                                 help="Continue from OUTPUT_DIR/checkpoint.pt instead of starting afresh."),
     threads: int = typer.Option(0, min=0, help="Torch threads (0: torch's default; with 'both': half the cores each)."),
     base_forward: Optional[str] = typer.Option(
-        None, help="Base LM to fine-tune when training the forward LM (overrides \\[lm] base; 'null': from scratch)."),
+        None, help="Base LM to fine-tune when training the forward LM (overrides [lm] base; 'null': from scratch)."),
     base_backward: Optional[str] = typer.Option(
-        None, help="Base LM to fine-tune when training the backward LM (overrides \\[lm] base; 'null': from scratch)."),
+        None, help="Base LM to fine-tune when training the backward LM (overrides [lm] base; 'null': from scratch)."),
 ) -> None:
     """Train a forward or backward character LM, from scratch or fine-tuning the config's base LM. Extra
     --section.key value arguments override the config, like spacy train."""
@@ -80,7 +80,7 @@ def train_tagger_command(
     config: Path = typer.Argument(..., help="NER config, e.g. configs/ner_demo.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for Flair's training logs and the chosen tagger (model.safetensors)."),
 ) -> None:
-    """Train the Flair BiLSTM(-CRF) tagger of the clinical_flair_ner component on \\[paths] train/dev .spacy files
+    """Train the Flair BiLSTM(-CRF) tagger of the clinical_flair_ner component on [paths] train/dev .spacy files
     over the stacked LM embeddings (formerly train-ner). Extra --section.key value arguments override the config."""
     import time
 
