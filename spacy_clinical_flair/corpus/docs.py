@@ -88,11 +88,13 @@ def read_docbin(path, lang: str = "es") -> Iterator[Doc]:
 
 def _drop_odd_user_data(docbin) -> int:
     """Replace each Doc's stored user_data that is not a msgpack dictionary (``DocBin.get_docs`` would fail on
-    it) by an empty one; how many were replaced."""
+    it) by an empty one; how many were replaced. ``None`` (a DocBin saved without user data) is no user data."""
     import srsly
 
     empty, dropped = srsly.msgpack_dumps({}), 0
     for index, data in enumerate(docbin.user_data):
+        if data is None:
+            continue
         try:
             ok = isinstance(srsly.msgpack_loads(data, use_list=False), dict)
         except Exception:
