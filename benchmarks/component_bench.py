@@ -27,21 +27,15 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
+from bench_memory import peak_rss_mib, rss_mib
+
+from spacy_clinical_flair.evaluate.strict import prf_from_counts
+
 Entity = Tuple[int, int, int, str]  # document, start char, end char, label
-
-
-def rss_mib() -> float:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 2**20
-
-
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def load_docs(data: Path, n_docs: int):
@@ -157,8 +151,8 @@ def in_fresh_process(function, *args):
 
 
 def f1(predicted: Set[Entity], gold: Set[Entity]) -> float:
-    tp = len(predicted & gold)
-    return 2 * tp / (len(predicted) + len(gold)) if predicted or gold else 1.0
+    """Strict micro F1 over all documents (entities carry their document's index)."""
+    return prf_from_counts(len(predicted & gold), len(predicted), len(gold))["f"]
 
 
 def agreement(a: Set[Entity], b: Set[Entity]) -> float:

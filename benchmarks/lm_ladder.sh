@@ -9,7 +9,10 @@
 #
 # LM_FOLDER holds clinical-es-forward.safetensors and clinical-es-backward.safetensors (assets/lms: the shipped
 # pair). Runs go to OUT/CORPUS/ROUTE@LABEL-MINUTESm-seedN (a finished one is skipped), predictions to
-# OUT/CORPUS/pred/dev/ROUTE@LABEL-MINUTESm-seedN.spacy. Then, e.g.:
+# OUT/CORPUS/pred/dev/ROUTE@LABEL-MINUTESm-seedN.spacy. OVERRIDES="--section.key value ..." passes config
+# overrides to the default route's training (e.g. the training vectors' precision; give such runs their own LABEL:
+#   OVERRIDES="--components.tok2vec.model.embed.vectors.training_precision bf16" ... gpu512bf16=LM_FOLDER).
+# Then, e.g.:
 #   python benchmarks/accuracy_compare.py OUT --corpora meddocan medprocner pharmaconer symptemist --splits dev \
 #     --pairs default@gpu512-10m:default@shipped-10m
 set -euo pipefail
@@ -20,6 +23,7 @@ seeds=${4:?SEEDS}
 corpora=${5:?CORPORA}
 shift 5
 route=${ROUTE:-default}
+read -r -a overrides <<< "${OVERRIDES:-}"
 here=$(dirname "$0")
 for corpus in $corpora; do
   data="$out/$corpus/data"
@@ -36,7 +40,7 @@ for corpus in $corpora; do
       export EVAL=dev FINETUNE_MINUTES=0 BASE_FORWARD="$lms/clinical-es-forward.safetensors" \
         BASE_BACKWARD="$lms/clinical-es-backward.safetensors"
       case $route in
-        default) bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run"; model="$run/model/model-best" ;;
+        default) bash "$here/accuracy_spacy_flair.sh" "$data" "$minutes" "$seed" "$run" ${overrides[@]+"${overrides[@]}"}; model="$run/model/model-best" ;;
         tagger) bash "$here/accuracy_recipe.sh" "$data" "$minutes" "$seed" "$run"; model="$run/pipeline" ;;
         *) echo "unknown ROUTE $route" >&2; exit 2 ;;
       esac

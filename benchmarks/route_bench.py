@@ -27,11 +27,12 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Dict, List
+
+from bench_memory import peak_rss_mib
 
 ROUTES = ["tagger-shipped-fp32", "tagger-shipped-bf16", "tagger-paper-fp32", "tagger-paper-bf16",
           "spacy-flair-fp32", "spacy-flair-bf16", "spacy", "transformer-base", "transformer-large"]
@@ -110,16 +111,6 @@ def run_route(route: str, args: Dict, texts: List[str]) -> Dict:
     entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=32))
     return {"seconds": time.perf_counter() - start, "load_seconds": load_seconds, "entities": entities,
             "peak_rss_mib": peak_rss_mib()}
-
-
-def peak_rss_mib() -> float:
-    """This process's own peak resident memory: VmHWM (``ru_maxrss`` would carry the parent's peak across the
-    fork and exec that start a spawned process)."""
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(route, args, texts, queue):

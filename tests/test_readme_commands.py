@@ -85,7 +85,7 @@ def clone(tmp_path_factory) -> Path:
 def test_setup_commands_run_as_printed_and_package_without_warnings(clone):
     setup = commands(readme_section("Set up"))
     demo = next(c for c in setup if c.endswith("spacy project run all"))
-    log = fresh_shell(f"{demo} {BUDGET}", clone)
+    log = fresh_shell(f"{demo} . {BUDGET}", clone)  # --vars needs the project folder before it (as README says)
     assert (clone / "metrics" / "test.json").is_file() and (clone / "metrics" / "test-errors.html").is_file()
     package = step_output(log, "package")
     assert not PACKAGE_WARNINGS.search(package), package

@@ -1,7 +1,7 @@
 """Annotating many documents with a pipeline: shards written atomically, resumable, bad documents skipped.
 
 The input is cut into shards of ``shard_size`` consecutive documents
-(:func:`spacy_clinical_flair.annotate.shards.plan_input`, the same for every engine). Each shard is read,
+(:func:`spacy_clinical_flair.annotate.inputs.plan_input`, the same for every engine). Each shard is read,
 annotated and written atomically (:func:`~spacy_clinical_flair.annotate.shards.write_shard`); a re-run of the same
 job skips the shards already written, so a crash or Ctrl-C loses at most the shards in flight. The ``local``
 engine annotates the shards one after the other in this process (``nlp.pipe``, ``n_process`` workers); the
@@ -27,18 +27,8 @@ import srsly
 
 from ..corpus.safe_files import UnsafeOutput, remove_path, write_atomic
 from ..pipeline.component import SCORE_EXTENSION
-from .shards import (
-    SHARD_NAMES,
-    AnnotatedDocument,
-    InputDocument,
-    ShardResult,
-    input_identity,
-    plan_input,
-    read_shard,
-    read_stats,
-    shard_done,
-    write_shard,
-)
+from .inputs import InputDocument, input_identity, plan_input, read_shard
+from .shards import SHARD_NAMES, AnnotatedDocument, ShardResult, read_stats, shard_done, write_shard
 
 MANIFEST = "annotate.json"
 SUMMARY = "summary.json"
@@ -66,7 +56,7 @@ class AnnotateSettings:
     precision: Optional[str] = None
 
     def job(self, pipeline: str, input_path: Path, identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
-        """What defines the job: pipeline, input and its identity (:func:`shards.input_identity`), settings."""
+        """What defines the job: pipeline, input and its identity (:func:`inputs.input_identity`), settings."""
         return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
                 "shard_size": self.shard_size, "id_field": self.id_field, "text_field": self.text_field,
                 "max_chars": self.max_chars, "input_identity": identity}

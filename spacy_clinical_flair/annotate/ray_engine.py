@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from .inputs import InputPlan, read_shard
 from .job import (
     AnnotateSettings,
     AnnotateSummary,
@@ -27,7 +28,7 @@ from .job import (
     progress_bar,
     start_job,
 )
-from .shards import InputPlan, read_shard, write_shard
+from .shards import write_shard
 
 
 class ShardAnnotator:

@@ -14,7 +14,7 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(code=1)
 
 
-def read_docbin(path: Path, lang: str) -> Iterator:
+def read_docbin_or_exit(path: Path, lang: str) -> Iterator:
     """Docs of a ``.spacy`` file; a missing or unreadable file ends the command with its error."""
     from ..corpus.docs import read_docbin as read
 

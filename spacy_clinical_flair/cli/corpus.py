@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from .app import app
-from .common import Discontinuous, TokenizerChoice, checked_lang, fail, read_docbin
+from .common import Discontinuous, TokenizerChoice, checked_lang, fail, read_docbin_or_exit
 
 
 @app.command("convert")
@@ -61,7 +61,7 @@ def export_brat_command(
     """Write each Doc of a DocBin as a BRAT .txt/.ann pair, named by its doc_id, into an empty or new folder."""
     from ..corpus.export import OutputNotEmpty, export_docs_to_brat
 
-    docs = read_docbin(input_file, checked_lang(lang))
+    docs = read_docbin_or_exit(input_file, checked_lang(lang))
     try:
         result = export_docs_to_brat(docs, output_dir, spans_key=spans_key, overwrite=overwrite)
     except OutputNotEmpty as err:
@@ -79,6 +79,6 @@ def to_flair_command(
     """Write Flair training data: one sentence per spaCy sentence, BIOES tags, spaCy tokens unchanged."""
     from ..models.flair_data import write_column_file
 
-    result = write_column_file(read_docbin(input_file, checked_lang(lang)), output)
+    result = write_column_file(read_docbin_or_exit(input_file, checked_lang(lang)), output)
     typer.echo(result.summary())
     typer.echo(f"written to {output}")

@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 
 from .app import app
-from .common import fail, load_pipeline, read_docbin
+from .common import fail, load_pipeline, read_docbin_or_exit
 
 
 @app.command("check-overlap")
@@ -37,7 +37,7 @@ def check_overlap_command(
 def _system_docs(system: str, gold: list, lang: str, gpu_id: int) -> list:
     """A system's predictions on the gold documents: a ``.spacy`` file of them, or a pipeline run on their texts."""
     if system.endswith(".spacy"):
-        return list(read_docbin(Path(system), lang))
+        return list(read_docbin_or_exit(Path(system), lang))
     nlp = load_pipeline(system, gpu_id)
     return list(nlp.pipe(doc.text for doc in gold))
 
@@ -60,7 +60,7 @@ def compare_command(
 
     from ..evaluate.significance import compare_docs
 
-    gold_docs = list(read_docbin(gold, lang))
+    gold_docs = list(read_docbin_or_exit(gold, lang))
     docs_a = _system_docs(system_a, gold_docs, lang, gpu_id)
     docs_b = _system_docs(system_b, gold_docs, lang, gpu_id)
     try:
@@ -89,7 +89,7 @@ def report_command(
     from ..evaluate.report import error_report, render_html
 
     nlp = load_pipeline(pipeline, gpu_id)
-    docs = read_docbin(data, nlp.lang)
+    docs = read_docbin_or_exit(data, nlp.lang)
     result = error_report(nlp, itertools.islice(docs, limit) if limit else docs)
     if not result.documents:
         fail(f"{data} holds no documents")

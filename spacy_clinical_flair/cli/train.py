@@ -1,4 +1,5 @@
-"""Training commands: train-lm, train-ner (the clinical_flair_ner tagger), train-spacy (spaCy pipelines)."""
+"""Training commands: train-lm, train-tagger (the clinical_flair_ner tagger), train-spacy-ner (spaCy pipelines);
+train-ner and train-spacy are hidden old names."""
 from __future__ import annotations
 
 from enum import Enum
@@ -13,7 +14,7 @@ from .common import fail
 OVERRIDES = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-class Direction(str, Enum):
+class DirectionChoice(str, Enum):
     forward = "forward"
     backward = "backward"
     both = "both"
@@ -39,8 +40,8 @@ def train_lm_command(
     ctx: typer.Context,
     config: Path = typer.Argument(..., help="LM config, e.g. configs/lm_cpu.cfg."),
     output_dir: Path = typer.Argument(..., help="Folder for the corpus, checkpoints and best-lm.pt."),
-    direction: Direction = typer.Option(
-        Direction.forward, help="'forward', 'backward', or 'both': two processes side by side, writing "
+    direction: DirectionChoice = typer.Option(
+        DirectionChoice.forward, help="'forward', 'backward', or 'both': two processes side by side, writing "
         "OUTPUT_DIR/forward and OUTPUT_DIR/backward (on 2 cores about 1.3x the characters per second of one "
         "after the other)."),
     resume: bool = typer.Option(False, "--resume/--no-resume",
@@ -60,7 +61,7 @@ def train_lm_command(
     cfg = _load_config(config, ctx)
     bases = {"forward": base_forward, "backward": base_backward}
     try:
-        if direction == Direction.both:
+        if direction == DirectionChoice.both:
             typer.echo(f"training the forward and backward LMs side by side; logs: {output_dir}/train-lm-*.log")
             results = train_lm_pair(cfg, output_dir, bases, resume, threads,
                                     on_progress=lambda d, line: typer.echo(f"{d}: {line}"))
@@ -81,7 +82,7 @@ def train_tagger_command(
     output_dir: Path = typer.Argument(..., help="Folder for Flair's training logs and the chosen tagger (model.safetensors)."),
 ) -> None:
     """Train the Flair BiLSTM(-CRF) tagger of the clinical_flair_ner component on [paths] train/dev .spacy files
-    over the stacked LM embeddings (formerly train-ner). Extra --section.key value arguments override the config."""
+    over the stacked LM embeddings. Extra --section.key value arguments override the config."""
     import time
 
     from ..training.ner import result_summary, train_ner_from_config
@@ -109,8 +110,8 @@ def train_spacy_ner_command(
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
 ) -> None:
     """Train spaCy's own ner (e.g. on the Flair layer): spacy train with a time budget, stopping after the last dev
-    evaluation that fits in --max-minutes (formerly train-spacy). Extra --section.key value arguments override
-    the config, as with spacy train."""
+    evaluation that fits in --max-minutes. Extra --section.key value arguments override the config, as with
+    spacy train."""
     import time
 
     from ..training.results import write_result

@@ -22,22 +22,16 @@ from collections import Counter
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.scorer import get_ner_prf
-from spacy.tokens import Doc
 from spacy.training import Example
 
-#: (start_char, end_char, label)
-Entity = Tuple[int, int, str]
+from .strict import Entity, entities, prf_from_counts
+
 CORRECT, WRONG_LABEL, WRONG_BOUNDARY, WRONG_BOTH = "correct", "wrong_label", "wrong_boundary", "wrong_both"
 MISSED, SPURIOUS = "missed", "spurious"
 ERROR_CLASSES = (CORRECT, WRONG_LABEL, WRONG_BOUNDARY, WRONG_BOTH, MISSED, SPURIOUS)
 ALL = "ALL"
 #: One classified pair: (class, gold entity or None, predicted entity or None).
 Outcome = Tuple[str, Optional[Entity], Optional[Entity]]
-
-
-def entities(doc: Doc) -> List[Entity]:
-    """``doc.ents`` as (start_char, end_char, label)."""
-    return [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
 
 
 def _overlaps(a: Entity, b: Entity) -> bool:
@@ -85,9 +79,7 @@ def prf(counts: Counter, lenient: bool) -> Dict[str, float]:
     hits = counts[CORRECT] + (counts[WRONG_BOUNDARY] if lenient else 0)
     predicted = sum(counts[name] for name in ERROR_CLASSES if name != MISSED)
     gold = sum(counts[name] for name in ERROR_CLASSES if name != SPURIOUS)
-    p = hits / predicted if predicted else 0.0
-    r = hits / gold if gold else 0.0
-    return {"p": p, "r": r, "f": 2 * p * r / (p + r) if p + r else 0.0}
+    return prf_from_counts(hits, predicted, gold)
 
 
 def error_counts(pairs: Iterable[Tuple[Sequence[Entity], Sequence[Entity]]]) -> Dict[str, Counter]:

@@ -11,13 +11,12 @@ form for NLP: Berg-Kirkpatrick et al. 2012).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Dict, Iterable, List, Sequence, Set, Tuple
+from typing import Dict, Iterable, List, Sequence, Set
 
 import numpy
 from spacy.tokens import Doc
 
-#: (start_char, end_char, label)
-Entity = Tuple[int, int, str]
+from .strict import Entity, entity_set, prf_from_counts
 
 
 @dataclass
@@ -49,11 +48,6 @@ class PairedBootstrap:
                 f"{self.samples} resamples)")
 
 
-def entity_set(doc: Doc) -> Set[Entity]:
-    """A Doc's entities as (start_char, end_char, label)."""
-    return {(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents}
-
-
 def document_counts(gold: Sequence[Set[Entity]], predicted: Sequence[Set[Entity]]) -> numpy.ndarray:
     """Per document: [strict matches, predicted entities, gold entities], shape (documents, 3)."""
     if len(gold) != len(predicted):
@@ -62,7 +56,8 @@ def document_counts(gold: Sequence[Set[Entity]], predicted: Sequence[Set[Entity]
 
 
 def micro_f1(counts: numpy.ndarray) -> numpy.ndarray:
-    """Micro F1 of summed counts (last axis: matches, predicted, gold); 0 where nothing was predicted or gold."""
+    """Micro F1 of summed counts (last axis: matches, predicted, gold); 0 where nothing was predicted or gold:
+    :func:`.strict.prf_from_counts`'s F1 over arrays of resamples at once."""
     matches, predicted, gold = counts[..., 0], counts[..., 1], counts[..., 2]
     denominator = predicted + gold
     return numpy.divide(2.0 * matches, denominator, out=numpy.zeros(matches.shape), where=denominator > 0)
@@ -72,9 +67,7 @@ def strict_scores(gold: Sequence[Doc], predicted: Sequence[Doc]) -> Dict[str, fl
     """Strict micro ``p``, ``r`` and ``f`` of predicted Docs against gold Docs (in order), from the per-document
     counts that :func:`paired_bootstrap` resamples."""
     counts = document_counts([entity_set(d) for d in gold], [entity_set(d) for d in predicted]).sum(0)
-    matches, n_predicted, n_gold = (int(c) for c in counts)
-    return {"p": matches / n_predicted if n_predicted else 0.0, "r": matches / n_gold if n_gold else 0.0,
-            "f": float(micro_f1(counts))}
+    return prf_from_counts(*(int(c) for c in counts))
 
 
 def paired_bootstrap(counts_a: numpy.ndarray, counts_b: numpy.ndarray, samples: int = 10_000,

@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Dict, List, Optional, Sequence, Tuple
 
-#: (first token, end token, label, score) of one predicted entity.
-Prediction = Tuple[int, int, str, float]
+from ..models.flair_data import Prediction
+
+__all__ = ["Prediction", "majority", "vote"]
 
 
 def majority(members: int) -> int:

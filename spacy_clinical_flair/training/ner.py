@@ -56,7 +56,7 @@ class NERSettings:
     reproject_embeddings: bool = True  # a learned square linear map of the embeddings before the BiLSTM
 
 
-@dataclass
+@dataclass(kw_only=True)
 class NERResult:
     """Where the trained tagger is and what training reported."""
 
@@ -245,10 +245,12 @@ def train_ner(
     seconds = time.perf_counter() - start
     model_file = save_chosen_model(output)
     best_epoch, best_f1 = _best_dev_epoch(history.dev_scores)
-    return NERResult(model_file, best_f1, history.epochs, seconds, list(labels), len(train),
-                     len(dev), train_report.entities,
-                     train_report.entities_crossing_sentences + dev_report.entities_crossing_sentences,
-                     asdict(settings), best_epoch)
+    return NERResult(model_path=model_file, dev_f1=best_f1, epochs=history.epochs, seconds=seconds,
+                     labels=list(labels), train_sentences=len(train), dev_sentences=len(dev),
+                     train_entities=train_report.entities,
+                     entities_left_out=train_report.entities_crossing_sentences
+                     + dev_report.entities_crossing_sentences,
+                     settings=asdict(settings), best_epoch=best_epoch)
 
 
 def save_chosen_model(output: Path) -> Path:

@@ -90,7 +90,14 @@ def test_project_transformer_workflow_runs_offline_on_the_tiny_model_it_builds(t
                 "--vars.transformer_minutes", "0.4", cwd=tmp_path)
     metrics = json.loads((project / "metrics" / "test-transformer.json").read_text())
     assert 0.0 <= metrics["ents_f"] <= 1.0 and "ents_per_type" in metrics
-    assert list((project / "packages").glob("*_transformer-*/dist/*.tar.gz"))
+    (built,) = (project / "packages").glob("*_transformer-*/dist/*.tar.gz")
+    import tarfile
+
+    with tarfile.open(built) as archive:
+        licences = [name for name in archive.getnames() if name.endswith("/LICENSE")]
+        assert licences, "the transformer package has no LICENSE"
+        notice = archive.extractfile(licences[0]).read().decode("utf-8")
+    assert notice == (REPO / "assets" / "transformer-LICENSE").read_text(encoding="utf-8")
 
 
 def test_tagger_stacks_a_local_transformer_with_the_lms_and_loads_without_it(tmp_path, tiny_transformer, monkeypatch):
