@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import srsly
+from accuracy_table import mean_and_sd
 
 from spacy_clinical_flair.corpus.docs import read_docbin
 from spacy_clinical_flair.evaluate.significance import compare_docs, strict_scores
@@ -35,9 +36,10 @@ def prediction_files(out: Path, corpus: str, split: str) -> Dict[str, Dict[int, 
     return found
 
 
-def mean_sd(values: List[float]) -> str:
-    sd = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.mean(values):.4f} ± {sd:.4f}" + ("" if len(values) > 1 else " (1 seed)")
+def mean_pm_sd(values: List[float]) -> str:
+    """``mean ± sd`` of the seeds' scores, marked when there is one seed only."""
+    mean, sd = mean_and_sd(values)
+    return f"{mean:.4f} ± {sd:.4f}" + ("" if len(values) > 1 else " (1 seed)")
 
 
 def main() -> None:
@@ -68,7 +70,7 @@ def main() -> None:
     names = [f"{corpus} {split}" for corpus, split in columns]
     print("| system | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))
     for system, by_column in scores.items():
-        print(f"| {system} | " + " | ".join(mean_sd(by_column[n]) if by_column.get(n) else "–" for n in names) + " |")
+        print(f"| {system} | " + " | ".join(mean_pm_sd(by_column[n]) if by_column.get(n) else "–" for n in names) + " |")
     for pair, by_column in pairs.items():
         print(f"\n**{pair.replace(':', ' − ')}** (F1 points; 95% interval; p)\n")
         print("| seed | " + " | ".join(names) + " |\n|---|" + "---|" * len(names))

@@ -17,7 +17,7 @@ import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 
 def load(folder: Path, split: str) -> Dict[str, object]:
@@ -36,12 +36,17 @@ def dev_score(folder: Path) -> Optional[float]:
     return None if score is None else float(score)
 
 
+def mean_and_sd(scores: List[float]) -> Tuple[float, float]:
+    """The mean of the scores and their sample standard deviation (0.0 for one score)."""
+    return statistics.mean(scores), statistics.stdev(scores) if len(scores) > 1 else 0.0
+
+
 def mean_sd(scores: List[float]) -> str:
     """``mean | sd`` of the scores as two Markdown cells, "- | -" when there are none."""
     if not scores:
         return "- | -"
-    sd = statistics.stdev(scores) if len(scores) > 1 else 0.0
-    return f"{statistics.mean(scores):.4f} | {sd:.4f}"
+    mean, sd = mean_and_sd(scores)
+    return f"{mean:.4f} | {sd:.4f}"
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ _EXPORTS: Dict[str, str] = {
     "export_docs_to_brat": ".corpus.export",
     "flatten_entities": ".corpus.flatten",
     "ClinicalFlairNER": ".pipeline.component",
-    "set_precision": ".pipeline.precision",
+    "set_precision": ".pipeline.precision_switch",
     "CopyEnts": ".pipeline.vote", "VoteEnts": ".pipeline.vote",
     "ClinicalSentencizer": ".text.sentences",
     "blank_pipeline": ".text.tokenizer", "create_clinical_tokenizer": ".text.tokenizer",

@@ -87,7 +87,7 @@ class AnnotateSummary:
 def apply_precision(nlp, settings: AnnotateSettings) -> None:
     """Set ``settings.precision`` on the pipeline's Flair parts (nothing when it is None)."""
     if settings.precision is not None:
-        from ..pipeline.precision import set_precision
+        from ..pipeline.precision_switch import set_precision
 
         set_precision(nlp, settings.precision)
 
