@@ -43,11 +43,14 @@ def commands(section: str) -> List[str]:
             if line.strip() and not line.strip().startswith("#")]
 
 
-def fresh_shell(command: str, cwd: Path, timeout: int = 3600, stdout_only: bool = False) -> str:
+def fresh_shell(command: str, cwd: Path, timeout: int = 3600, stdout_only: bool = False, unbuffered: bool = False) -> str:
     """Run ``command`` in bash with a newcomer's environment; its output (stdout and stderr, or stdout only),
-    or a failure that shows it."""
+    or a failure that shows it. ``unbuffered``: Python writes at once (PYTHONUNBUFFERED), so that what the
+    project runner prints and what its steps print stay in order."""
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": os.environ.get("HOME", str(cwd)), "LANG": "C.UTF-8"}
     env.update({key: value for key, value in os.environ.items() if key.startswith(("PIP_", "UV_"))})
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
     result = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=timeout)
     output = result.stdout + result.stderr
@@ -68,8 +71,10 @@ def copy_of_the_clone(target: Path) -> Path:
 
 
 def step_output(log: str, step: str) -> str:
-    """What ``spacy project run`` printed for one step (from its ``=== step ===`` banner to the next)."""
-    parts = re.split(r"^=+ (\S+) =+$", log, flags=re.MULTILINE)
+    """What ``spacy project run`` printed for one step (from its ``=== step ===`` banner to the next; the
+    banner is bold, in ANSI codes, even into a pipe)."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", log)
+    parts = re.split(r"^=+ (\S+) =+$", plain, flags=re.MULTILINE)
     found = [parts[i + 1] for i in range(1, len(parts) - 1, 2) if parts[i] == step]
     assert found, f"no '{step}' step in the output"
     return found[0]
@@ -85,7 +90,8 @@ def clone(tmp_path_factory) -> Path:
 def test_setup_commands_run_as_printed_and_package_without_warnings(clone):
     setup = commands(readme_section("Set up"))
     demo = next(c for c in setup if c.endswith("spacy project run all"))
-    log = fresh_shell(f"{demo} . {BUDGET}", clone)  # --vars needs the project folder before it (as README says)
+    # --vars needs the project folder before it (as README says); 2>&1: each step's warnings stay in its part
+    log = fresh_shell(f"{demo} . {BUDGET} 2>&1", clone, unbuffered=True)
     assert (clone / "metrics" / "test.json").is_file() and (clone / "metrics" / "test-errors.html").is_file()
     package = step_output(log, "package")
     assert not PACKAGE_WARNINGS.search(package), package
