@@ -14,6 +14,7 @@ from spacy.util import registry
 
 from .corpus.brat import NORMALIZATION, NOTE
 from .corpus.docs import span_notes
+from .deid.component import DEID_DEFAULTS, DEID_EXTENSION, PATIENT_EXTENSION, make_deidentify
 from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
@@ -32,7 +33,7 @@ from .text.windows import configure_sentence_windows
 from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
 
 __all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
-           "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_precompute_vectors",
+           "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_deidentify", "make_precompute_vectors",
            "make_ner_error_scorer", "make_training_budget", "make_vote", "negex_termset"]
 
 NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
@@ -43,6 +44,11 @@ if not Doc.has_extension(SCORES_EXTENSION):
 if not Span.has_extension(SCORE_EXTENSION):
     Span.set_extension(SCORE_EXTENSION, getter=span_score)
 # the ``#`` notes and ``N`` references a converted entity had in its BRAT file (its code is span.kb_id_)
+# de-identification: the result of clinical_flair_deidentify, and the patient a Doc belongs to (its scope)
+if not Doc.has_extension(DEID_EXTENSION):
+    Doc.set_extension(DEID_EXTENSION, default=None)
+if not Doc.has_extension(PATIENT_EXTENSION):
+    Doc.set_extension(PATIENT_EXTENSION, default=None)
 if not Span.has_extension("brat_notes"):
     Span.set_extension("brat_notes", getter=lambda span: span_notes(span, NOTE))
 if not Span.has_extension("brat_normalizations"):
@@ -68,6 +74,11 @@ Language.factory(
                     "scorer": {"@scorers": "clinical_flair.ner_scorer.v1"}},
     default_score_weights=NER_SCORE_WEIGHTS,
 )(make_vote)
+
+Language.factory(
+    "clinical_flair_deidentify", requires=["doc.ents"], assigns=[f"doc._.{DEID_EXTENSION}"],
+    default_config=DEID_DEFAULTS,
+)(make_deidentify)
 
 # ------------------------------------------------------------------------------------------ registry functions
 registry.tokenizers(TOKENIZER_NAME)(create_clinical_tokenizer)

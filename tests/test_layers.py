@@ -10,7 +10,7 @@ from .conftest import REPO
 
 PACKAGE = "spacy_clinical_flair"
 #: The layer order (each may import the ones before it); the package root and registrations are on top.
-LAYERS = ["text", "corpus", "models", "ml", "pipeline", "training", "evaluate", "annotate", "cli", "registrations",
+LAYERS = ["text", "corpus", "models", "ml", "pipeline", "training", "evaluate", "deid", "annotate", "cli", "registrations",
           "__main__", ""]
 
 

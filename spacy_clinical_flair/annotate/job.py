@@ -256,11 +256,14 @@ def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
     scored = Span.has_extension(SCORE_EXTENSION)
     entities = [[ent.start_char, ent.end_char, ent.label_, getattr(ent._, SCORE_EXTENSION) if scored else None]
                 for ent in doc.ents]
+    deid = doc._.get("deid") if doc.has_extension("deid") else None
     doc_bytes = None
     if with_doc:
         doc.user_data[DOC_ID_KEY] = doc_id
+        if deid is not None:  # a DocBin stores JSON-like user data: the de-identification as its report
+            doc._.set("deid", {"text": deid.text, **deid.report()})
         doc_bytes = DocBin(store_user_data=True, docs=[doc]).to_bytes()
-    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes)
+    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes, deid)
 
 
 def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSummary:

@@ -2,7 +2,8 @@
 
 Outputs, one shard (a fixed run of input documents) at a time, each made atomic by writing a temporary file
 or folder and renaming it: ``brat`` (a folder of ``.txt``/``.ann`` pairs), ``jsonl`` (one object per document:
-id and entities with offsets, label, text and score), ``parquet`` (one row per entity) and ``spacy`` (DocBin).
+id and entities with offsets, label, text and score), ``parquet`` (one row per entity), ``spacy`` (DocBin) and
+``deid`` (a folder of de-identified ``.txt`` and mapping ``.json`` pairs, :mod:`spacy_clinical_flair.deid`).
 """
 from __future__ import annotations
 
@@ -19,18 +20,20 @@ from .inputs import pyarrow_parquet
 
 #: Output formats and the name of shard ``i`` in each.
 SHARD_NAMES = {"brat": "shard-{:05d}", "jsonl": "shard-{:05d}.jsonl", "parquet": "shard-{:05d}.parquet",
-               "spacy": "shard-{:05d}.spacy"}
+               "spacy": "shard-{:05d}.spacy", "deid": "shard-{:05d}"}
 
 
 @dataclass
 class AnnotatedDocument:
     """A document's predictions: entities as ``(start_char, end_char, label, score)``; ``doc_bytes`` holds
-    the whole Doc (a one-Doc DocBin) when the output format is ``spacy``."""
+    the whole Doc (a one-Doc DocBin) when the output format is ``spacy``; ``deid`` the pipeline's own
+    de-identification (``doc._.deid``) where it has a ``clinical_flair_deidentify`` component."""
 
     id: str
     text: str
     entities: List[List[Any]]
     doc_bytes: Optional[bytes] = None
+    deid: Optional[Any] = None
 
 
 @dataclass
@@ -64,7 +67,8 @@ def write_shard(result: ShardResult, output: Path, output_format: str) -> Path:
     the data's digest. A shard is done (:func:`shard_done`) only when both exist and the digest matches, so
     a crash or a truncated file at any point leaves a shard that a resumed run writes again."""
     final = shard_path(output, output_format, result.index)
-    writers = {"brat": _write_brat, "jsonl": _write_jsonl, "parquet": _write_parquet, "spacy": _write_spacy}
+    writers = {"brat": _write_brat, "jsonl": _write_jsonl, "parquet": _write_parquet, "spacy": _write_spacy,
+               "deid": _write_deid}
     write_atomic(final, lambda tmp: writers[output_format](result, tmp))
     stats = {**result.stats(), "digest": shard_digest(final)}
     write_atomic(stats_path(output, result.index), lambda tmp: srsly.write_json(tmp, stats))
@@ -107,6 +111,41 @@ def _write_jsonl(result: ShardResult, path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         for document in result.documents:
             out.write(json.dumps({"id": document.id, "entities": entity_records(document)}, ensure_ascii=False) + "\n")
+
+
+def _write_deid(result: ShardResult, folder: Path) -> None:
+    """One de-identified ``.txt`` and its mapping ``.json`` per document, named as in :func:`_write_brat`."""
+    from ..corpus.names import UniqueNames
+    from ..deid.deidentify import DeidResult
+
+    folder.mkdir(parents=True)
+    names = UniqueNames()
+    for position, document in enumerate(result.documents):
+        name, why = names.name(document.id, f"doc-{result.index:05d}-{position:05d}")
+        if why:
+            result.renamed.append({"id": document.id, "name": name, "problem": why})
+        deid: DeidResult = document.deid if document.deid is not None else default_deidentify(document)
+        (folder / f"{name}.txt").write_text(deid.text, encoding="utf-8")
+        report = {"id": document.id, **deid.report()}
+        (folder / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def default_deidentify(document: AnnotatedDocument):
+    """The document de-identified with the default settings (surrogates) and the key in the environment
+    (:data:`~spacy_clinical_flair.deid.keys.DEFAULT_KEY_ENV`; a random one per process when unset), its
+    scope the document's text, as the component's is."""
+    from ..deid.deidentify import Deidentifier, text_scope
+    from ..deid.keys import load_key
+
+    global _DEFAULT_DEIDENTIFIER
+    if _DEFAULT_DEIDENTIFIER is None:
+        _DEFAULT_DEIDENTIFIER = Deidentifier(key=load_key())
+    scope = text_scope(document.text)
+    entities = [(start, end, label) for start, end, label, _ in document.entities]
+    return _DEFAULT_DEIDENTIFIER.deidentify(document.text, entities, scope)
+
+
+_DEFAULT_DEIDENTIFIER: Optional[Any] = None  # a Deidentifier, made on first use (deid is imported lazily)
 
 
 def _write_brat(result: ShardResult, folder: Path) -> None:

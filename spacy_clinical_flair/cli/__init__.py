@@ -11,6 +11,7 @@ from typing import List, Optional
 from . import corpus  # noqa: F401
 from . import models  # noqa: F401
 from . import annotate  # noqa: F401
+from . import deid  # noqa: F401
 from . import evaluate  # noqa: F401
 from . import train  # noqa: F401
 from .app import app

@@ -18,7 +18,9 @@ def annotate_command(
     output: Path = typer.Argument(..., help="Folder for the shards, annotate.json (the job) and summary.json."),
     output_format: OutputFormat = typer.Option(
         OutputFormat.jsonl, "--format", help="brat: .txt/.ann pairs per document; jsonl: id + entities (offsets, "
-        "label, text, score) per document; parquet: one row per entity; spacy: DocBin."),
+        "label, text, score) per document; parquet: one row per entity; spacy: DocBin; deid: de-identified "
+        ".txt + mapping .json per document (the pipeline's clinical_flair_deidentify component if it has one, "
+        "else surrogates with the key in CLINICAL_FLAIR_DEID_KEY)."),
     shard_size: int = typer.Option(1000, min=1, help="Documents per shard; each shard is written atomically."),
     batch_size: int = typer.Option(64, min=1, help="Documents per nlp.pipe batch."),
     n_process: int = typer.Option(1, min=1, help="CPU worker processes for nlp.pipe."),

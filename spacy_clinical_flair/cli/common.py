@@ -64,6 +64,7 @@ class OutputFormat(str, Enum):
     jsonl = "jsonl"
     parquet = "parquet"
     spacy = "spacy"
+    deid = "deid"
 
 
 class Engine(str, Enum):

@@ -20,8 +20,8 @@ def test_module_help_lists_the_commands():
         assert command in out
 
 
-COMMANDS = ["convert", "export-brat", "to-flair", "export-lm", "import-flair", "annotate", "check-overlap", "compare",
-            "report", "train-lm", "train-tagger", "train-spacy-ner"]
+COMMANDS = ["convert", "export-brat", "to-flair", "export-lm", "import-flair", "annotate", "deidentify", "check-overlap",
+            "compare", "report", "train-lm", "train-tagger", "train-spacy-ner"]
 
 
 def test_module_help_lists_every_command_and_hides_the_old_names():

@@ -1,0 +1,58 @@
+"""``clinical_flair_deidentify``: a pipeline component, placed after the NER, that de-identifies each Doc.
+
+It sets ``doc._.deid`` to a :class:`~.deidentify.DeidResult` (the new text and the mapping report) and leaves
+the Doc itself as it is. The scope of consistency is ``doc._.patient_id`` when set, else the document (a hash of
+its text). The key comes from the environment variable ``key_env`` or the file ``key_file`` named in the config,
+read when the pipeline is loaded; the key itself is never in the config or on disk with the pipeline.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from .deidentify import Deidentifier, DeidResult, DeidSettings, text_scope
+from .keys import DEFAULT_KEY_ENV, load_key
+
+DEID_EXTENSION = "deid"
+PATIENT_EXTENSION = "patient_id"
+
+DEID_DEFAULTS: Dict[str, object] = {"default_operator": "surrogate", "operators": {}, "kinds": {},
+                                    "key_env": DEFAULT_KEY_ENV, "key_file": None, "date_shift_days": [380, 700]}
+
+
+def document_scope(doc: Doc) -> str:
+    """``doc._.patient_id`` when set, else ``"doc:"`` and the SHA-256 of the text (the document itself)."""
+    patient = doc._.get(PATIENT_EXTENSION) if Doc.has_extension(PATIENT_EXTENSION) else None
+    if patient:
+        return f"patient:{patient}"
+    return text_scope(doc.text)
+
+
+def deidentify_doc(deidentifier: Deidentifier, doc: Doc) -> DeidResult:
+    """``doc``'s text with its entities replaced (the scope from :func:`document_scope`)."""
+    entities = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
+    return deidentifier.deidentify(doc.text, entities, document_scope(doc))
+
+
+class DeidentifyComponent:
+    """Sets ``doc._.deid`` on every Doc (see the module docstring)."""
+
+    def __init__(self, name: str, settings: DeidSettings, key_env: Optional[str], key_file: Optional[str]) -> None:
+        self.name = name
+        self.deidentifier = Deidentifier(settings, load_key(key_env, key_file))
+
+    def __call__(self, doc: Doc) -> Doc:
+        doc._.set(DEID_EXTENSION, deidentify_doc(self.deidentifier, doc))
+        return doc
+
+
+def make_deidentify(nlp: Language, name: str, default_operator: str, operators: Dict[str, str],
+                    kinds: Dict[str, str], key_env: Optional[str], key_file: Optional[str],
+                    date_shift_days: List[int]) -> DeidentifyComponent:
+    """The ``clinical_flair_deidentify`` factory (registered in :mod:`spacy_clinical_flair.registrations`)."""
+    if len(date_shift_days) != 2:
+        raise ValueError(f"date_shift_days must be two numbers [low, high], not {date_shift_days}")
+    settings = DeidSettings(default_operator, dict(operators), dict(kinds), (date_shift_days[0], date_shift_days[1]))
+    return DeidentifyComponent(name, settings, key_env, key_file)

@@ -1,0 +1,177 @@
+"""Turning a text and its PHI entities into a de-identified text and a report of every replacement.
+
+Operators, chosen per label (:class:`DeidSettings`):
+
+- ``redact``: the entity is removed;
+- ``tag``: ``[LABEL]``;
+- ``mask``: ``*`` of the same length;
+- ``hash``: ``[LABEL:0123456789ab]``, the first 12 hex digits of an HMAC-SHA256 of the value under the user's key
+  (a missing key is a :class:`~.keys.DeidKeyError`);
+- ``surrogate``: a realistic value of the same kind (:mod:`.surrogates`); dates are shifted by the scope's offset
+  (:mod:`.dates`); where neither applies (a kind without a generator, a date of unknown form) the entity is
+  tagged and the report says why;
+- ``keep``: left as it is (recorded in the report).
+
+Consistency: every choice is derived from the key, the *scope* (the patient, or else the document) and the
+value's normalised form (:func:`.kinds.normalise`), so one value gets one surrogate and one date shift per scope,
+in every run and process that has the same key (:mod:`.keys`).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from .dates import shift_date
+from .keys import DeidKey, DeidKeyError, key_or_random
+from .kinds import kind_of, normalise
+from .surrogates import surrogate
+
+OPERATORS = ("redact", "tag", "mask", "hash", "surrogate", "keep")
+#: Tries at drawing a surrogate whose normalised form differs from the original's.
+_DRAWS = 20
+
+
+def text_scope(text: str) -> str:
+    """The scope of a document without a patient: ``"doc:"`` and the SHA-256 of its text."""
+    return "doc:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class DeidSettings:
+    """Which operator each label gets, which kind each label holds, and how far dates move.
+
+    ``operators`` maps labels to operators (the others get ``default_operator``); ``kinds`` adds to or
+    overrides :data:`.kinds.LABEL_KINDS`; a scope's date shift is a whole number of days whose size is in
+    ``date_shift_days`` (both ends included), forwards or backwards. The default range, 380 to 700 days, moves
+    every date, month and year: a year-only date always changes year, a month-only one always changes month.
+    """
+
+    default_operator: str = "surrogate"
+    operators: Mapping[str, str] = field(default_factory=dict)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    date_shift_days: Tuple[int, int] = (380, 700)
+
+    def __post_init__(self) -> None:
+        for label, operator in [("(default)", self.default_operator), *self.operators.items()]:
+            if operator not in OPERATORS:
+                raise ValueError(f"unknown de-identification operator {operator!r} for {label}: use one of "
+                                 f"{', '.join(OPERATORS)}")
+        low, high = self.date_shift_days
+        if not 0 < low <= high:
+            raise ValueError(f"date_shift_days must be two numbers 0 < low <= high, not {self.date_shift_days}")
+
+    def operator(self, label: str) -> str:
+        return self.operators.get(label, self.default_operator)
+
+    def uses_hash(self) -> bool:
+        return "hash" in (self.default_operator, *self.operators.values())
+
+
+@dataclass
+class Replacement:
+    """One entity: where it was (``start``/``end`` in the original), what it was, the operator applied, and
+    where its replacement is in the new text (``new_start``/``new_end``; equal for ``redact``)."""
+
+    start: int
+    end: int
+    label: str
+    text: str
+    operator: str
+    new_start: int
+    new_end: int
+    new_text: str
+    note: str = ""
+
+
+@dataclass
+class DeidResult:
+    """The de-identified text and its report; ``date_shift_days`` is the scope's offset (or ``None`` when no
+    date was shifted)."""
+
+    text: str
+    replacements: List[Replacement]
+    scope: str
+    date_shift_days: Optional[int] = None
+
+    def report(self) -> Dict[str, Any]:
+        """The mapping report as JSON-ready data."""
+        return {"scope": self.scope, "date_shift_days": self.date_shift_days,
+                "replacements": [asdict(replacement) for replacement in self.replacements]}
+
+
+class Deidentifier:
+    """Applies :class:`DeidSettings` with a key (``None``: a random one for this process)."""
+
+    def __init__(self, settings: Optional[DeidSettings] = None, key: Optional[DeidKey] = None) -> None:
+        self.settings = settings or DeidSettings()
+        if self.settings.uses_hash() and key is None:
+            raise DeidKeyError("the hash operator needs a key: set the environment variable CLINICAL_FLAIR_DEID_KEY "
+                               "(or the one the config names) or give a key file; the key never goes into the "
+                               "pipeline")
+        self.key = key_or_random(key)
+
+    def date_shift(self, scope: str) -> int:
+        """The scope's date offset in days (sign and size derived from the key)."""
+        low, high = self.settings.date_shift_days
+        number = self.key.number("date-shift", scope)
+        size = low + (number >> 1) % (high - low + 1)
+        return size if number & 1 else -size
+
+    def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str) -> DeidResult:
+        """``text`` with each ``(start, end, label)`` entity replaced by its operator. Entities must not overlap
+        (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none."""
+        ordered = sorted(entities)
+        for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
+            if start < end:
+                raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
+                                 "entities (doc.ents)")
+        pieces: List[str] = []
+        replacements: List[Replacement] = []
+        position = length = 0
+        shifted = False
+        for start, end, label in ordered:
+            pieces.append(text[position:start])
+            length += start - position
+            original = text[start:end]
+            operator, new, note = self.replace(original, label, scope)
+            shifted = shifted or note == "date shifted"
+            replacements.append(Replacement(start, end, label, original, operator, length, length + len(new), new,
+                                            note))
+            pieces.append(new)
+            length += len(new)
+            position = end
+        pieces.append(text[position:])
+        return DeidResult("".join(pieces), replacements, scope, self.date_shift(scope) if shifted else None)
+
+    def replace(self, original: str, label: str, scope: str) -> Tuple[str, str, str]:
+        """(operator applied, new text, note) for one entity."""
+        operator = self.settings.operator(label)
+        if operator == "surrogate":
+            return self._surrogate(original, label, scope)
+        if operator == "redact":
+            return operator, "", ""
+        if operator == "mask":
+            return operator, "*" * len(original), ""
+        if operator == "hash":
+            kind = kind_of(label, self.settings.kinds)
+            return operator, f"[{label}:{self.key.digest('hash', label, normalise(kind, original)).hex()[:12]}]", ""
+        if operator == "keep":
+            return operator, original, ""
+        return "tag", f"[{label}]", ""
+
+    def _surrogate(self, original: str, label: str, scope: str) -> Tuple[str, str, str]:
+        kind = kind_of(label, self.settings.kinds)
+        if kind == "date":
+            new = shift_date(original, self.date_shift(scope))
+            if new is None:
+                return "tag", f"[{label}]", "not a date of a known form: tagged"
+            return "surrogate", new, "date shifted"
+        value = normalise(kind, original)
+        for draw in range(_DRAWS):
+            new = surrogate(kind, original, self.key.number("surrogate", scope, kind, value, str(draw)))
+            if new is None:
+                return "tag", f"[{label}]", f"no surrogate for kind {kind!r}: tagged"
+            if normalise(kind, new) != value:
+                return "surrogate", new, ""
+        return "tag", f"[{label}]", "no surrogate different from the original was found: tagged"

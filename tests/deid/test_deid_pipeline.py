@@ -1,0 +1,133 @@
+"""De-identification through a pipeline: the component, the deidentify command on a folder of notes (mapping
+files, patients, refusals) and annotate --format deid. The pipeline is spaCy's entity ruler with hand-written
+patterns, so which spans are PHI is known exactly."""
+import datetime as dt
+import json
+
+import pytest
+import spacy
+from typer.testing import CliRunner
+
+import spacy_clinical_flair  # noqa: F401  (registers the factory and the extensions)
+from spacy_clinical_flair.cli import app
+from spacy_clinical_flair.deid.keys import DeidKeyError
+
+runner = CliRunner()
+KEY = "0123456789abcdef-test-key"
+PATTERNS = [{"label": "NOMBRE_SUJETO_ASISTENCIA", "pattern": [{"TEXT": "Juan"}, {"TEXT": "Pérez"}]},
+            {"label": "FECHAS", "pattern": [{"SHAPE": "dd/dd/dddd"}]},
+            {"label": "HOSPITAL", "pattern": [{"TEXT": "Hospital"}, {"TEXT": "Central"}]}]
+NOTES = {"P1_ingreso.txt": "Juan Pérez ingresa el 12/05/2018 en el Hospital Central.",
+         "P1_alta.txt": "Alta de Juan Pérez el 20/05/2018.",
+         "P2_ingreso.txt": "Juan Pérez ingresa el 12/05/2018."}
+
+
+@pytest.fixture
+def ruler_pipeline(tmp_path):
+    nlp = spacy.blank("es")
+    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+    nlp.to_disk(tmp_path / "ruler")
+    return tmp_path / "ruler"
+
+
+@pytest.fixture
+def notes(tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name, text in NOTES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def deidentify(*args, key=KEY):
+    return runner.invoke(app, ["deidentify", *map(str, args), "--no-progress"],
+                         env={"CLINICAL_FLAIR_DEID_KEY": key} if key else {"CLINICAL_FLAIR_DEID_KEY": ""})
+
+
+def test_the_component_sets_doc_deid_and_never_saves_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINICAL_FLAIR_DEID_KEY", KEY)
+    nlp = spacy.blank("es")
+    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+    nlp.add_pipe("clinical_flair_deidentify", config={"operators": {"FECHAS": "tag", "HOSPITAL": "hash"}})
+    doc = nlp(NOTES["P1_ingreso.txt"])
+    assert doc._.deid.text.endswith(" ingresa el [FECHAS] en el [HOSPITAL:" + doc._.deid.text[-14:-2] + "].")
+    nlp.to_disk(tmp_path / "saved")
+    saved = b"".join(path.read_bytes() for path in (tmp_path / "saved").rglob("*") if path.is_file())
+    assert KEY.encode() not in saved and b"CLINICAL_FLAIR_DEID_KEY" in saved  # the variable's name, not the key
+    again = spacy.load(tmp_path / "saved")
+    assert again(NOTES["P1_ingreso.txt"])._.deid.text == doc._.deid.text  # the same key: the same output
+
+
+def test_the_component_with_hash_and_no_key_fails_when_built(monkeypatch):
+    monkeypatch.delenv("CLINICAL_FLAIR_DEID_KEY", raising=False)
+    with pytest.raises(DeidKeyError, match="hash operator needs a key"):
+        spacy.blank("es").add_pipe("clinical_flair_deidentify", config={"default_operator": "hash"})
+
+
+def test_deidentify_writes_text_and_mapping_per_note_and_patients_share_surrogates(ruler_pipeline, notes, tmp_path):
+    out, mapping = tmp_path / "out", tmp_path / "private" / "mapping.json"
+    (tmp_path / "private").mkdir()
+    result = deidentify(ruler_pipeline, notes, out, "--patient-pattern", r"^(P\d+)_", "--mapping", mapping)
+    assert result.exit_code == 0, result.output
+    assert "3 notes de-identified (2 patients); entities: 7 surrogate" in result.output
+    reports = {name: json.loads((out / name).with_suffix(".json").read_text(encoding="utf-8")) for name in NOTES}
+    for name in NOTES:
+        text = (out / name).read_text(encoding="utf-8")
+        assert "Juan Pérez" not in text and "12/05/2018" not in text
+        for item in reports[name]["replacements"]:
+            assert text[item["new_start"]:item["new_end"]] == item["new_text"]
+            assert NOTES[name][item["start"]:item["end"]] == item["text"]
+    first, second, other = (reports[n]["replacements"][0]["new_text"] for n in NOTES)
+    assert first == second  # one patient, one surrogate for "Juan Pérez"
+    assert reports["P1_ingreso.txt"]["scope"] == "patient:P1" and reports["P2_ingreso.txt"]["scope"] == "patient:P2"
+    dates = [dt.datetime.strptime(reports[n]["replacements"][1]["new_text"], "%d/%m/%Y").date()
+             for n in ("P1_ingreso.txt", "P1_alta.txt")]
+    assert (dates[1] - dates[0]).days == 8  # 12/05 to 20/05 in the originals
+    records = json.loads(mapping.read_text(encoding="utf-8"))
+    assert records["key_given"] is True
+    assert records["scopes"]["patient:P1"]["values"]["NOMBRE_SUJETO_ASISTENCIA"] == {"Juan Pérez": first}
+    assert records["scopes"]["patient:P1"]["date_shift_days"] == reports["P1_alta.txt"]["date_shift_days"]
+
+
+def test_a_second_run_with_the_same_key_writes_the_same_notes(ruler_pipeline, notes, tmp_path):
+    assert deidentify(ruler_pipeline, notes, tmp_path / "a").exit_code == 0
+    assert deidentify(ruler_pipeline, notes, tmp_path / "b").exit_code == 0
+    for name in NOTES:
+        assert (tmp_path / "a" / name).read_text(encoding="utf-8") == (tmp_path / "b" / name).read_text(encoding="utf-8")
+
+
+def test_deidentify_refusals_are_one_clear_line(ruler_pipeline, notes, tmp_path):
+    inside = deidentify(ruler_pipeline, notes, notes / "out")
+    assert inside.exit_code != 0 and "inside the input folder" in inside.output
+    hashed = deidentify(ruler_pipeline, notes, tmp_path / "o", "--operator", "hash", key=None)
+    assert hashed.exit_code != 0 and "hash operator needs a key" in hashed.output
+    bad = deidentify(ruler_pipeline, notes, tmp_path / "o", "--label-operator", "FECHAS")
+    assert bad.exit_code != 0 and "write LABEL=OPERATOR" in bad.output
+    unknown = deidentify(ruler_pipeline, notes, tmp_path / "o", "--label-operator", "FECHAS=blur")
+    assert unknown.exit_code != 0 and "unknown de-identification operator 'blur'" in unknown.output
+    assert "Traceback" not in inside.output + hashed.output + bad.output + unknown.output
+    assert deidentify(ruler_pipeline, notes, tmp_path / "o2").exit_code == 0
+    again = deidentify(ruler_pipeline, notes, tmp_path / "o2")  # never overwrites
+    assert again.exit_code != 0 and "already exists" in again.output
+
+
+def test_label_operators_apply_per_label(ruler_pipeline, notes, tmp_path):
+    result = deidentify(ruler_pipeline, notes, tmp_path / "o", "--operator", "mask", "--label-operator", "FECHAS=tag")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "P1_alta.txt").read_text(encoding="utf-8") == "Alta de ********** el [FECHAS]."
+
+
+def test_annotate_format_deid_writes_a_text_and_a_mapping_per_document(ruler_pipeline, notes, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINICAL_FLAIR_DEID_KEY", KEY)
+    result = runner.invoke(app, ["annotate", str(ruler_pipeline), str(notes), str(tmp_path / "ann"), "--format", "deid",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    shard = tmp_path / "ann" / "shard-00000"
+    texts = sorted(shard.glob("*.txt"))
+    assert len(texts) == 3 and len(list(shard.glob("*.json"))) == 3
+    for path in texts:
+        report = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        assert "Juan Pérez" not in text and len(report["replacements"]) >= 2
+        for item in report["replacements"]:
+            assert text[item["new_start"]:item["new_end"]] == item["new_text"]
