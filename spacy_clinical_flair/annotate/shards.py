@@ -137,15 +137,16 @@ def default_deidentify(document: AnnotatedDocument):
     from ..deid.deidentify import Deidentifier, text_scope
     from ..deid.keys import load_key
 
-    global _DEFAULT_DEIDENTIFIER
-    if _DEFAULT_DEIDENTIFIER is None:
-        _DEFAULT_DEIDENTIFIER = Deidentifier(key=load_key())
-    scope = text_scope(document.text)
+    key = load_key()
+    cached = key.secret if key is not None else None
+    if cached not in _DEFAULT_DEIDENTIFIERS:
+        _DEFAULT_DEIDENTIFIERS[cached] = Deidentifier(key=key)
     entities = [(start, end, label) for start, end, label, _ in document.entities]
-    return _DEFAULT_DEIDENTIFIER.deidentify(document.text, entities, scope)
+    return _DEFAULT_DEIDENTIFIERS[cached].deidentify(document.text, entities, text_scope(document.text))
 
 
-_DEFAULT_DEIDENTIFIER: Optional[Any] = None  # a Deidentifier, made on first use (deid is imported lazily)
+#: Deidentifiers by key (``None``: the random key of this process), made on first use
+_DEFAULT_DEIDENTIFIERS: Dict[Optional[bytes], Any] = {}
 
 
 def _write_brat(result: ShardResult, folder: Path) -> None:

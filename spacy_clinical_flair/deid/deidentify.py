@@ -18,7 +18,9 @@ in every run and process that has the same key (:mod:`.keys`).
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -45,12 +47,14 @@ class DeidSettings:
     overrides :data:`.kinds.LABEL_KINDS`; a scope's date shift is a whole number of days whose size is in
     ``date_shift_days`` (both ends included), forwards or backwards. The default range, 380 to 700 days, moves
     every date, month and year: a year-only date always changes year, a month-only one always changes month.
+    ``propagate``: every other whole-word occurrence of a found entity's text is replaced too (:func:`propagate`).
     """
 
     default_operator: str = "surrogate"
     operators: Mapping[str, str] = field(default_factory=dict)
     kinds: Mapping[str, str] = field(default_factory=dict)
     date_shift_days: Tuple[int, int] = (380, 700)
+    propagate: bool = True
 
     def __post_init__(self) -> None:
         for label, operator in [("(default)", self.default_operator), *self.operators.items()]:
@@ -100,6 +104,31 @@ class DeidResult:
                 "replacements": [asdict(replacement) for replacement in self.replacements]}
 
 
+def propagate(text: str, entities: Sequence[Tuple[int, int, str]]) -> List[Tuple[int, int, str]]:
+    """Every other occurrence of an entity's text, as a whole word and overlapping no entity, as an entity of the
+    same label: a name the model found once is replaced wherever it is written the same way. Only texts of at
+    least 3 characters with a letter, or of at least 5 digits, are looked for (a lone "M" or "45" is too often
+    something else)."""
+    taken = sorted((start, end) for start, end, _ in entities)
+    labels: Dict[str, str] = {}
+    for start, end, label in entities:
+        value = text[start:end]
+        if len(value) >= 3 and (any(c.isalpha() for c in value) or sum(c.isdigit() for c in value) >= 5):
+            labels.setdefault(value, label)
+    added: List[Tuple[int, int, str]] = []
+    for value in sorted(labels, key=len, reverse=True):  # longer texts first: "Juan Pérez" before "Pérez"
+        for match in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text):
+            if not _overlaps(match.start(), match.end(), taken):
+                added.append((match.start(), match.end(), labels[value]))
+                bisect.insort(taken, (match.start(), match.end()))
+    return added
+
+
+def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
+    index = bisect.bisect_left(taken, (start, end))
+    return any(s < end and start < e for s, e in taken[max(index - 1, 0):index + 1])
+
+
 class Deidentifier:
     """Applies :class:`DeidSettings` with a key (``None``: a random one for this process)."""
 
@@ -126,6 +155,9 @@ class Deidentifier:
             if start < end:
                 raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
                                  "entities (doc.ents)")
+        added = propagate(text, ordered) if self.settings.propagate else []
+        ordered = sorted(ordered + added)
+        propagated = set(added)
         pieces: List[str] = []
         replacements: List[Replacement] = []
         position = length = 0
@@ -135,7 +167,9 @@ class Deidentifier:
             length += start - position
             original = text[start:end]
             operator, new, note = self.replace(original, label, scope)
-            shifted = shifted or note == "date shifted"
+            if (start, end, label) in propagated:
+                note = "; ".join(filter(None, ["another mention of a found entity", note]))
+            shifted = shifted or note.endswith("date shifted")
             replacements.append(Replacement(start, end, label, original, operator, length, length + len(new), new,
                                             note))
             pieces.append(new)

@@ -86,6 +86,10 @@ def read_output(folder: Path, output_format: str):
             doc_id = txt.relative_to(next(p for p in txt.parents if p.name.startswith("shard-"))).with_suffix("")
             brat = parse_ann(txt.with_suffix(".ann").read_text(encoding="utf-8"), txt.read_text(encoding="utf-8"))
             found[doc_id.as_posix()] = [[e.fragments[0][0], e.fragments[-1][1], e.label] for e in brat.entities]
+    elif output_format == "deid":  # the original offsets of each replaced entity, from the mapping reports
+        for report in sorted(folder.glob("shard-*/**/*.json")):
+            data = json.loads(report.read_text(encoding="utf-8"))
+            found[data["id"]] = [[r["start"], r["end"], r["label"]] for r in data["replacements"]]
     else:
         for shard in sorted(folder.glob("shard-*.spacy")):
             for doc in DocBin().from_disk(shard).get_docs(spacy.blank("es").vocab):

@@ -30,6 +30,7 @@ def ray_env(ray_module, extra_paths=()):
     os.environ["PYTHONPATH"] = os.pathsep.join([str(code), str(REPO), *map(str, extra_paths),
                                                 os.environ.get("PYTHONPATH", "")])
     os.environ["CRASH_MARKER"] = str(marker)
+    os.environ["CLINICAL_FLAIR_DEID_KEY"] = "a key shared by the driver and the workers"  # --format deid
     ray_module.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield marker
@@ -50,7 +51,7 @@ def files(root: Path):
             if p.is_file() and p.name not in ("summary.json", "annotate.json")}
 
 
-@pytest.mark.parametrize("output_format", ["jsonl", "brat", "parquet", "spacy"])
+@pytest.mark.parametrize("output_format", ["jsonl", "brat", "parquet", "spacy", "deid"])
 def test_ray_with_two_workers_equals_local(tmp_path, ray_session, nlp, pipeline_dir, good_texts, output_format):
     from spacy_clinical_flair.annotate.ray_engine import annotate_with_ray
 
@@ -59,7 +60,7 @@ def test_ray_with_two_workers_equals_local(tmp_path, ray_session, nlp, pipeline_
     local = annotate(nlp, str(pipeline_dir), source, tmp_path / "local", settings)
     distributed = annotate_with_ray(str(pipeline_dir), source, tmp_path / "ray", settings, workers=2)
     assert read_output(tmp_path / "ray", output_format) == read_output(tmp_path / "local", output_format)
-    if output_format in ("jsonl", "brat", "parquet"):
+    if output_format in ("jsonl", "brat", "parquet", "deid"):  # deid: the same key in the driver and the workers
         assert files(tmp_path / "ray") == files(tmp_path / "local")
     assert (distributed.documents, distributed.entities, distributed.skipped) == (
         local.documents, local.entities, local.skipped)

@@ -133,3 +133,19 @@ def test_a_date_of_unknown_form_and_a_kind_without_surrogate_are_tagged_with_a_n
 def test_overlapping_entities_are_refused():
     with pytest.raises(ValueError, match="overlapping entities"):
         Deidentifier().deidentify("Juan Pérez", [(0, 10, NAME), (5, 10, NAME)], "p")
+
+
+def test_other_mentions_of_a_found_text_are_replaced_too():
+    text = "Juan Pérez ingresa. Pérez refiere dolor. Llamar a Juan Pérez. Sexo: M. Mide 45 cm. NHC 1234567, 1234567."
+    found = [(0, 10, NAME), (68, 69, "SEXO_SUJETO_ASISTENCIA"), (76, 78, AGE), (87, 94, ID)]
+    assert [text[s:e] for s, e, _ in found] == ["Juan Pérez", "M", "45", "1234567"]
+    result = Deidentifier(DeidSettings(default_operator="tag")).deidentify(text, found, "d")
+    # "Juan Pérez" again (50-60) and the second "1234567" (96-103) are replaced; "Pérez" alone is another text,
+    # and "M" and "45" are too short to look for
+    assert result.text == ("[NOMBRE_SUJETO_ASISTENCIA] ingresa. Pérez refiere dolor. Llamar a [NOMBRE_SUJETO_ASISTENCIA]. "
+                           "Sexo: [SEXO_SUJETO_ASISTENCIA]. Mide [EDAD_SUJETO_ASISTENCIA] cm. NHC [ID_SUJETO_ASISTENCIA], "
+                           "[ID_SUJETO_ASISTENCIA].")
+    notes = [r.note for r in result.replacements]
+    assert notes == ["", "another mention of a found entity", "", "", "", "another mention of a found entity"]
+    unpropagated = Deidentifier(DeidSettings(default_operator="tag", propagate=False)).deidentify(text, found, "d")
+    assert "Llamar a Juan Pérez." in unpropagated.text

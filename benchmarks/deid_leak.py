@@ -1,0 +1,88 @@
+"""How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
+
+    python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
+        [--no-propagate]
+
+Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
+with its predicted entities (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
+operator, a fixed benchmark key so that reruns agree; scope: the note), and measures against the gold ``.ann``
+entities (all of them, nested and discontinuous included, before any flattening) with
+:mod:`spacy_clinical_flair.deid.leak`: the share of gold PHI characters copied into the output unchanged, and the
+gold strings still found in the output as whole words, in total, per label, and for the strings the model found.
+The report offsets of every note are checked on the way (a wrong offset stops the run). ``--predictions`` keeps the
+predicted entities in a file, so other operators can be measured without predicting again.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import srsly
+
+from spacy_clinical_flair.corpus.brat import read_brat_folder
+from spacy_clinical_flair.deid.deidentify import OPERATORS, Deidentifier, DeidSettings, text_scope
+from spacy_clinical_flair.deid.keys import DeidKey
+from spacy_clinical_flair.deid.leak import LeakReport, add_document
+
+BENCHMARK_KEY = DeidKey(b"benchmarks/deid_leak.py: a public key for a public corpus", given=True)
+
+
+def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, List[list]]:
+    """doc id -> predicted (start, end, label), from ``cache`` when it exists, else by running the pipeline."""
+    if cache is not None and cache.exists():
+        return {row["id"]: row["entities"] for row in srsly.read_jsonl(cache)}
+    import spacy
+
+    nlp = spacy.load(pipeline)
+    started = time.perf_counter()
+    found = {document.doc_id: [[e.start_char, e.end_char, e.label_] for e in doc.ents]
+             for document, doc in zip(documents, nlp.pipe(d.text for d in documents))}
+    print(f"predicted {len(documents)} notes in {time.perf_counter() - started:.0f} s")
+    if cache is not None:
+        srsly.write_jsonl(cache, [{"id": doc_id, "entities": entities} for doc_id, entities in found.items()])
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("pipeline")
+    parser.add_argument("brat_folder", type=Path)
+    parser.add_argument("output", type=Path)
+    parser.add_argument("--operator", choices=OPERATORS, default="surrogate")
+    parser.add_argument("--predictions", type=Path, default=None)
+    parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
+    args = parser.parse_args()
+    documents, problems = read_brat_folder(args.brat_folder)
+    if problems:
+        print(f"{len(problems)} problems reading the gold files, e.g. {problems[0]}")
+    found = predictions(args.pipeline, documents, args.predictions)
+    settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate)
+    deidentifier = Deidentifier(settings, BENCHMARK_KEY)
+    report = LeakReport()
+    for document in documents:
+        entities = [tuple(entity) for entity in found[document.doc_id]]
+        result = deidentifier.deidentify(document.text, entities, text_scope(document.text))
+        gold = [(entity.label, entity.fragments) for entity in document.entities]
+        add_document(report, document.doc_id, document.text, gold, result)
+    summary = {"pipeline": args.pipeline, "corpus": str(args.brat_folder), "notes": len(documents),
+               "operator": args.operator, "propagate": settings.propagate, **report.summary()}
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    print_table(summary)
+
+
+def print_table(summary: dict) -> None:
+    print("| label | gold characters | surviving | gold strings | in output | found by the model | found, in output |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [*summary["labels"].items(), ("**total**", summary["total"])]
+    for label, c in rows:
+        print(f"| {label} | {c['gold_chars']} | {c['surviving_chars']} ({c['surviving_char_share']:.2%}) | "
+              f"{c['strings']} | {c['strings_in_output']} ({c['string_share']:.2%}) | {c['found_strings']} | "
+              f"{c['found_strings_in_output']} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The budget ladder: dev F1 against minutes of training, per corpus, from the runs of ``lm_ladder.sh``.
+
+    python benchmarks/ladder_plot.py RESULTS OUT.png [--system default@gpu512] [--system tagger@gpu512 ...]
+
+RESULTS holds ``CORPUS/SYSTEM-MINUTESm-seedN/dev.json`` (``spacy evaluate`` of each run on the dev split, as
+``lm_ladder.sh`` writes them and ``benchmarks/results/lm-ladder`` keeps them). Draws one panel per corpus, each
+seed a dot and the mean over seeds a line per system, and prints the Markdown table (mean, seeds, each seed's F1).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import defaultdict
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+RUN = re.compile(r"^(?P<system>.+)-(?P<minutes>\d+)m-seed(?P<seed>\d+)$")
+#: (corpus, system) -> minutes -> [(seed, dev F1)]
+Ladder = Dict[Tuple[str, str], Dict[int, List[Tuple[int, float]]]]
+
+
+def read_ladder(results: Path, systems: List[str]) -> Ladder:
+    """Every run of ``systems`` under ``results`` with its dev F1 (``ents_f`` of ``dev.json``)."""
+    ladder: Ladder = defaultdict(lambda: defaultdict(list))
+    for dev in sorted(results.glob("*/*/dev.json")):
+        match = RUN.match(dev.parent.name)
+        if match and match["system"] in systems:
+            score = json.loads(dev.read_text(encoding="utf-8"))["ents_f"]
+            ladder[(dev.parent.parent.name, match["system"])][int(match["minutes"])].append((int(match["seed"]), score))
+    return ladder
+
+
+def table(ladder: Ladder) -> List[str]:
+    lines = ["| corpus | system | minutes | seeds | mean dev F1 | each seed |", "|---|---|---|---|---|---|"]
+    for (corpus, system), rungs in sorted(ladder.items()):
+        for minutes, runs in sorted(rungs.items()):
+            scores = [score for _, score in sorted(runs)]
+            each = ", ".join(f"{seed}: {score:.4f}" for seed, score in sorted(runs))
+            lines.append(f"| {corpus} | {system} | {minutes} | {len(scores)} | {sum(scores) / len(scores):.4f} | {each} |")
+    return lines
+
+
+def plot(ladder: Ladder, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    corpora = sorted({corpus for corpus, _ in ladder})
+    columns = 2 if len(corpora) > 1 else 1
+    rows = (len(corpora) + columns - 1) // columns
+    figure, axes = plt.subplots(rows, columns, figsize=(5 * columns, 3.6 * rows), squeeze=False)
+    for axis, corpus in zip(axes.flat, corpora):
+        for (name, system), rungs in sorted(ladder.items()):
+            if name != corpus:
+                continue
+            minutes = sorted(rungs)
+            means = [sum(s for _, s in rungs[m]) / len(rungs[m]) for m in minutes]
+            line, = axis.plot(minutes, means, marker="o", label=system)
+            for m in minutes:
+                axis.scatter([m] * len(rungs[m]), [s for _, s in rungs[m]], color=line.get_color(), alpha=0.4, s=14)
+        axis.set_title(corpus)
+        axis.set_xlabel("minutes of training (2 CPU cores)")
+        axis.set_ylabel("dev F1 (strict)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    for axis in list(axes.flat)[len(corpora):]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", type=Path)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--system", action="append", default=None,
+                        help="ROUTE@LM label of the runs to draw (repeat; default: default@gpu512)")
+    args = parser.parse_args()
+    ladder = read_ladder(args.results, args.system or ["default@gpu512"])
+    if not ladder:
+        raise SystemExit(f"no runs of {args.system or ['default@gpu512']} under {args.results}")
+    print("\n".join(table(ladder)))
+    plot(ladder, args.out)
+    print(f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
