@@ -1,9 +1,9 @@
 """Shifting a Spanish date expression by a number of days, keeping its format.
 
 Understood (case-insensitive, text before and after the date kept as it is): numeric day-month-year
-(``12/05/2018``, ``5-3-18``, ``12.05.2018``), ISO (``2018-05-12``), ``12 de mayo de 2018`` (also ``del``,
-``del año``, a comma, or no ``de`` before the year), ``mayo de 2018``, ``12 de mayo``, a month alone and a year
-alone (``2004``, ``año 2004``, ``verano de 2003``). A missing day counts as the 15th and a missing month as
+(``12/05/2018``, ``5-3-18``, ``12.05.2018``; month first where the second number is over 12: ``03/15/1996``),
+ISO (``2018-05-12``), ``12 de mayo de 2018`` (also ``del``, ``del año``, a comma, or no ``de`` before the
+year), ``mayo de 2018``, ``12 de mayo``, a month alone and a year alone (``2004``, ``año 2004``, ``verano de 2003``). A missing day counts as the 15th and a missing month as
 July 1st, so an expression without a day moves by whole months or years as its midpoint does. Anything else is
 not a date here: :func:`shift_date` returns ``None`` and the caller falls back to another operator.
 """
@@ -55,10 +55,15 @@ def _full_year(year: str) -> int:
 
 
 def _shift_numeric(match: re.Match, days: int) -> str:
+    """Day first; month first (``03/15/1996``) only where the first number cannot be a month's day order."""
     day, month, year, sep = match["day"], match["month"], match["year"], match["sep"]
+    month_first = int(month) > 12 >= int(day)
+    if month_first:
+        day, month = month, day
     new = dt.date(_full_year(year), int(month), int(day)) + dt.timedelta(days=days)
     new_year = str(new.year) if len(year) == 4 else f"{new.year % 100:02d}"
-    return f"{_padded(new.day, day)}{sep}{_padded(new.month, month)}{sep}{new_year}"
+    first, second = _padded(new.day, day), _padded(new.month, month)
+    return f"{second}{sep}{first}{sep}{new_year}" if month_first else f"{first}{sep}{second}{sep}{new_year}"
 
 
 def _shift_iso(match: re.Match, days: int) -> str:

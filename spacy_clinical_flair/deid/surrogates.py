@@ -55,8 +55,11 @@ def same_shape(original: str, rng: random.Random) -> str:
 
 
 def _same_case(new: str, like: str) -> str:
+    """``new`` in the case of ``like``: all capitals, a capital first letter, or all small letters."""
     if like.isupper() and len(like) > 1:
         return new.upper()
+    if like[:1].isupper():
+        return new[:1].upper() + new[1:]
     if like[:1].islower():
         return new.lower()
     return new
@@ -80,16 +83,55 @@ def _relative(original: str, rng: random.Random, fake) -> str:
 
 
 def _age(original: str, rng: random.Random, fake) -> str:
-    number = re.search(r"\d+", original)
-    if number is None:
-        return original
-    value = int(number.group())
+    """The number (digits or Spanish words up to 99) moved within its five-year band; over 89: "más de 89"."""
+    found = re.search(r"\d+", original)
+    if found is not None:
+        value, start, end, in_words = int(found.group()), found.start(), found.end(), False
+    else:
+        spelled = find_spelled_number(original)
+        if spelled is None:
+            return original
+        value, start, end = spelled
+        in_words = True
     if value > 89:
         new = "más de 89"
     else:
         band = range(value - value % 5, value - value % 5 + 5)
-        new = str(rng.choice([n for n in band if n != value]))
-    return original[: number.start()] + new + original[number.end():]
+        number = rng.choice([n for n in band if n != value])
+        new = _same_case(spell_number(number), original[start:end]) if in_words else str(number)
+    return original[:start] + new + original[end:]
+
+
+UNITS = ["cero", "uno", "dos", "tres", "cuatro", "cinco", "seis", "siete", "ocho", "nueve", "diez", "once", "doce",
+         "trece", "catorce", "quince", "dieciséis", "diecisiete", "dieciocho", "diecinueve", "veinte", "veintiuno",
+         "veintidós", "veintitrés", "veinticuatro", "veinticinco", "veintiséis", "veintisiete", "veintiocho",
+         "veintinueve"]
+TENS = {30: "treinta", 40: "cuarenta", 50: "cincuenta", 60: "sesenta", 70: "setenta", 80: "ochenta", 90: "noventa"}
+_WORD_VALUES = {**{word: n for n, word in enumerate(UNITS)}, "un": 1, "una": 1, "veintiún": 21, "veintiuna": 21,
+                **{word: n for n, word in TENS.items()}}
+_SPELLED = re.compile(r"\b(?P<tens>treinta|cuarenta|cincuenta|sesenta|setenta|ochenta|noventa)(?:\s+y\s+"
+                      r"(?P<unit>un|una|uno|dos|tres|cuatro|cinco|seis|siete|ocho|nueve))?\b|\b(?P<word>"
+                      + "|".join(sorted(_WORD_VALUES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def find_spelled_number(text: str) -> Optional[tuple]:
+    """(value, start, end) of the first number from 0 to 99 written in Spanish words, or ``None``."""
+    match = _SPELLED.search(text)
+    if match is None:
+        return None
+    if match["tens"]:
+        value = _WORD_VALUES[match["tens"].lower()] + (_WORD_VALUES[match["unit"].lower()] if match["unit"] else 0)
+    else:
+        value = _WORD_VALUES[match["word"].lower()]
+    return value, match.start(), match.end()
+
+
+def spell_number(value: int) -> str:
+    """0 to 99 in Spanish words ("sesenta y tres")."""
+    if value < 30:
+        return UNITS[value]
+    tens, unit = value - value % 10, value % 10
+    return TENS[tens] + (f" y {UNITS[unit]}" if unit else "")
 
 
 def _sex(original: str, rng: random.Random, fake) -> str:

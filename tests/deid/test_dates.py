@@ -16,6 +16,7 @@ from spacy_clinical_flair.deid.dates import shift_date
     ("año 2004", 400, "año 2005"),               # a year counts from July 1st: 2005-08-05
     ("verano de 2003", -400, "verano de 2002"),
     ("el 12 de mayo", 20, "el 1 de junio"),      # words around the date kept
+    ("03/15/1996", 20, "04/04/1996"),            # month first (15 cannot be a month): March 15 + 20 = April 4
 ])
 def test_shifts_keep_the_format(text, days, expected):
     assert shift_date(text, days) == expected

@@ -149,3 +149,13 @@ def test_other_mentions_of_a_found_text_are_replaced_too():
     assert notes == ["", "another mention of a found entity", "", "", "", "another mention of a found entity"]
     unpropagated = Deidentifier(DeidSettings(default_operator="tag", propagate=False)).deidentify(text, found, "d")
     assert "Llamar a Juan Pérez." in unpropagated.text
+
+
+@pytest.mark.parametrize("age,band", [("sesenta y tres años", {"sesenta", "sesenta y uno", "sesenta y dos",
+                                                               "sesenta y cuatro"}),
+                                      ("Siete años", {"Cinco", "Seis", "Ocho", "Nueve"}),
+                                      ("un mes", {"cero", "dos", "tres", "cuatro"})])
+def test_ages_in_words_stay_in_words_within_their_band(age, band):
+    new = Deidentifier(DeidSettings(), KEY).deidentify(age, [(0, len(age), AGE)], "p").text
+    words = age.split()[-1]
+    assert new.endswith(" " + words) and new[: -len(words) - 1] in band
