@@ -132,3 +132,9 @@ def test_quickstart_and_annotate_run_as_printed(clone):
     fresh_shell(annotate, clone)
     annotations = (clone / "annotated").rglob("a.ann")
     assert "NOMBRE_SUJETO_ASISTENCIA" in next(annotations).read_text(encoding="utf-8")
+
+    fresh_shell(" && ".join(commands(readme_section("De-identify notes"))), clone)  # one shell: the key's export
+    for written in (clone / "deid" / "a.txt", next((clone / "deid-many").rglob("a.txt"))):
+        deidentified = written.read_text(encoding="utf-8")
+        assert "Martínez Ruiz" not in deidentified and deidentified.startswith("Nombre: ")
+        assert written.with_suffix(".json").exists()
