@@ -22,11 +22,13 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 @dataclass
 class InputDocument:
-    """One input document: its id and text, or the reason it cannot be annotated."""
+    """One input document: its id and text, or the reason it cannot be annotated; ``patient`` is its patient
+    id where the plan names a patient field."""
 
     id: str
     text: Optional[str]
     problem: Optional[str] = None
+    patient: Optional[str] = None
 
 
 @dataclass
@@ -46,6 +48,7 @@ class InputPlan:
     id_field: str = "id"
     text_field: str = "text"
     max_chars: int = 1_000_000
+    patient_field: Optional[str] = None
 
     @property
     def shards(self) -> int:
@@ -63,9 +66,10 @@ class InputPlan:
 
 
 def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: str = "text",
-               max_chars: int = 1_000_000) -> InputPlan:
+               max_chars: int = 1_000_000, patient_field: Optional[str] = None) -> InputPlan:
     """Cut the input into shards of ``shard_size`` documents (see :class:`InputPlan`). A missing or
-    unsupported input is an error that says what to pass."""
+    unsupported input is an error that says what to pass; so is a ``patient_field`` for an input without
+    fields (a folder of ``.txt`` files or a ``.spacy`` file)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; pass a folder of .txt files, a .jsonl, .spacy or .parquet file")
@@ -81,7 +85,10 @@ def plan_input(path: Path, shard_size: int, id_field: str = "id", text_field: st
         kind, locators = path.suffix[1:], [(i, min(i + shard_size, rows)) for i in range(0, rows, shard_size)]
     else:
         raise ValueError(f"cannot read {path}: pass a folder of .txt files, or a .jsonl, .spacy or .parquet file")
-    return InputPlan(str(path), kind, locators, id_field, text_field, max_chars)
+    if patient_field and kind not in ("jsonl", "parquet"):
+        raise ValueError(f"--patient-field reads a JSONL field or a Parquet column; {path} has no fields (the "
+                         "deidentify command takes --patient-pattern for file names)")
+    return InputPlan(str(path), kind, locators, id_field, text_field, max_chars, patient_field)
 
 
 def read_shard(plan: InputPlan, index: int) -> List[InputDocument]:
@@ -167,7 +174,8 @@ def _jsonl_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
         if not isinstance(text, str):
             yield InputDocument(doc_id, None, f"no string field {plan.text_field!r}")
         else:
-            yield InputDocument(doc_id, text)
+            patient = record.get(plan.patient_field) if plan.patient_field else None
+            yield InputDocument(doc_id, text, patient=None if patient in (None, "") else str(patient))
 
 
 def _file_version(path: str) -> Tuple[int, int]:
@@ -207,22 +215,27 @@ def _parquet_rows(path: Path) -> int:
 
 
 @lru_cache(maxsize=1)
-def _parquet_columns(path: str, version: Tuple[int, int], id_field: str, text_field: str) -> Tuple[list, list]:
-    """The id and text columns of a Parquet file, read once per process (each shard is a slice of them)."""
+def _parquet_columns(path: str, version: Tuple[int, int], id_field: str, text_field: str,
+                     patient_field: Optional[str] = None) -> Tuple[list, list, list]:
+    """The id, text and patient columns of a Parquet file (no patient field: ``None`` each), read once per
+    process (each shard is a slice of them)."""
     table = pyarrow_parquet().read_table(path)
-    missing = [name for name in (id_field, text_field) if name not in table.column_names]
+    names = (id_field, text_field) + ((patient_field,) if patient_field else ())
+    missing = [name for name in names if name not in table.column_names]
     if missing:
         raise ValueError(f"{path} has no column {missing[0]!r} (columns: {', '.join(table.column_names)}); "
-                         "name the columns with --id-field/--text-field")
-    return table.column(id_field).to_pylist(), table.column(text_field).to_pylist()
+                         "name the columns with --id-field/--text-field/--patient-field")
+    patients = table.column(patient_field).to_pylist() if patient_field else [None] * table.num_rows
+    return table.column(id_field).to_pylist(), table.column(text_field).to_pylist(), patients
 
 
 def _parquet_shard(plan: InputPlan, locator: Any) -> Iterator[InputDocument]:
     start, end = locator
-    ids, texts = _parquet_columns(plan.path, _file_version(plan.path), plan.id_field, plan.text_field)
-    for doc_id, text in zip(ids[start:end], texts[start:end]):
-        yield InputDocument(str(doc_id), text) if isinstance(text, str) else InputDocument(
-            str(doc_id), None, "the text is not a string")
+    ids, texts, patients = _parquet_columns(plan.path, _file_version(plan.path), plan.id_field, plan.text_field,
+                                            plan.patient_field)
+    for doc_id, text, patient in zip(ids[start:end], texts[start:end], patients[start:end]):
+        yield InputDocument(str(doc_id), text, patient=None if patient in (None, "") else str(patient)) \
+            if isinstance(text, str) else InputDocument(str(doc_id), None, "the text is not a string")
 
 
 def pyarrow_parquet():
@@ -247,7 +260,8 @@ def input_identity(plan: InputPlan) -> Dict[str, Any]:
             files.append([name, info.st_size, info.st_mtime_ns, info.st_ino])
         except OSError:
             files.append([name, None, None, None])
-    plan_text = json.dumps([plan.kind, plan.locators, plan.id_field, plan.text_field, plan.max_chars])
+    fields = [plan.kind, plan.locators, plan.id_field, plan.text_field, plan.max_chars]
+    plan_text = json.dumps(fields + ([plan.patient_field] if plan.patient_field else []))  # earlier jobs' unchanged
     identity = {"files": len(files), "files_sha256": _sha256(json.dumps(files)),
                 "plan_sha256": _sha256(plan_text)}
     size = files[0][1]

@@ -54,12 +54,15 @@ class AnnotateSettings:
     progress: bool = True
     #: prediction precision set on the loaded pipeline ("fp32"/"bf16"); None keeps the pipeline's own
     precision: Optional[str] = None
+    #: JSONL field / Parquet column of the patient id (``doc._.patient_id``: the scope of de-identification)
+    patient_field: Optional[str] = None
 
     def job(self, pipeline: str, input_path: Path, identity: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """What defines the job: pipeline, input and its identity (:func:`inputs.input_identity`), settings."""
         return {"pipeline": str(pipeline), "input": str(Path(input_path).resolve()), "format": self.output_format,
                 "shard_size": self.shard_size, "id_field": self.id_field, "text_field": self.text_field,
-                "max_chars": self.max_chars, "input_identity": identity}
+                "max_chars": self.max_chars, "input_identity": identity,
+                **({"patient_field": self.patient_field} if self.patient_field else {})}
 
 
 @dataclass
@@ -151,7 +154,8 @@ def start_job(pipeline_name: str, input_path: Path, output: Path, settings: Anno
         raise ValueError(f"unknown output format {settings.output_format!r}: use one of {', '.join(SHARD_NAMES)}")
     if settings.shard_size < 1:
         raise ValueError(f"shard_size must be at least 1, got {settings.shard_size}")
-    plan = plan_input(Path(input_path), settings.shard_size, settings.id_field, settings.text_field, settings.max_chars)
+    plan = plan_input(Path(input_path), settings.shard_size, settings.id_field, settings.text_field, settings.max_chars,
+                      settings.patient_field)
     prepare_output(output, settings.job(pipeline_name, input_path, input_identity(plan)), settings.resume)
     pending = {i for i in range(plan.shards) if not shard_done(output, settings.output_format, i)}
     return plan, pending
@@ -199,20 +203,22 @@ def annotate_shard(nlp, index: int, shard: Sequence[InputDocument], settings: An
     result = ShardResult(index, skipped=[{"id": d.id, "problem": d.problem} for d in shard if d.problem])
     good = [document for document in shard if document.problem is None]
     with_doc = settings.output_format == "spacy"
-    outcomes = pipe_isolated(nlp, [d.text or "" for d in good], settings.batch_size, settings.n_process)
+    outcomes = pipe_isolated(nlp, [d.text or "" for d in good], settings.batch_size, settings.n_process,
+                             [d.patient for d in good])
     for document, outcome in zip(good, outcomes):
         if isinstance(outcome, Exception):
             result.skipped.append({"id": document.id,
                                    "problem": f"the pipeline failed: {type(outcome).__name__}: {outcome}"})
             continue
         try:
-            result.documents.append(annotated_document(document.id, outcome, with_doc))
+            result.documents.append(annotated_document(document.id, outcome, with_doc, document.patient))
         except Exception as err:  # e.g. a Doc that cannot be serialised: this document only
             result.skipped.append({"id": document.id, "problem": f"could not be stored: {type(err).__name__}: {err}"})
     return result
 
 
-def pipe_isolated(nlp, texts: Sequence[str], batch_size: int = 64, n_process: int = 1) -> List[Any]:
+def pipe_isolated(nlp, texts: Sequence[str], batch_size: int = 64, n_process: int = 1,
+                  patients: Optional[Sequence[Optional[str]]] = None) -> List[Any]:
     """``nlp.pipe`` over ``texts``: one Doc, or the Exception it raised, per text, in order.
 
     ``nlp.pipe`` yields its Docs in order, so when it raises, the batch at fault starts after the last Doc it
@@ -220,13 +226,22 @@ def pipe_isolated(nlp, texts: Sequence[str], batch_size: int = 64, n_process: in
     and ``nlp.pipe`` goes on with the rest. A text the stream left out without raising (a pipeline whose error
     handler drops a batch) is run alone too. Correct whatever batching the components do inside (a component
     batching wider only makes this repeat), and needs no ``nlp.set_error_handler``, which spaCy's ``ner`` lacks.
+    ``patients``: each text's patient id, set as ``doc._.patient_id`` on a new Doc at every try, before the
+    components run (``None``: plain texts).
     """
+    def source(i: int) -> Any:
+        if not patients or patients[i] is None:
+            return texts[i]
+        doc = nlp.make_doc(texts[i])
+        doc._.set("patient_id", patients[i])
+        return doc
+
     outcomes: Dict[int, Any] = {}
     pending = list(range(len(texts)))
     while pending:
         failed = False
         try:
-            for doc, position in nlp.pipe(((texts[i], i) for i in pending), as_tuples=True, batch_size=batch_size,
+            for doc, position in nlp.pipe(((source(i), i) for i in pending), as_tuples=True, batch_size=batch_size,
                                           n_process=n_process):
                 outcomes[position] = doc
         except Exception:
@@ -241,13 +256,13 @@ def pipe_isolated(nlp, texts: Sequence[str], batch_size: int = 64, n_process: in
             pending = []
         for i in alone:
             try:
-                outcomes[i] = nlp(texts[i])
+                outcomes[i] = nlp(source(i))
             except Exception as err:
                 outcomes[i] = err
     return [outcomes[i] for i in range(len(texts))]
 
 
-def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
+def annotated_document(doc_id: str, doc, with_doc: bool, patient: Optional[str] = None) -> AnnotatedDocument:
     """A Doc's entities (offsets, label, the component's score where there is one), and the Doc if asked."""
     from spacy.tokens import DocBin, Span
 
@@ -263,7 +278,7 @@ def annotated_document(doc_id: str, doc, with_doc: bool) -> AnnotatedDocument:
         if deid is not None:  # a DocBin stores JSON-like user data: the de-identification as its report
             doc._.set("deid", {"text": deid.text, **deid.report()})
         doc_bytes = DocBin(store_user_data=True, docs=[doc]).to_bytes()
-    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes, deid)
+    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes, deid, patient)
 
 
 def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSummary:

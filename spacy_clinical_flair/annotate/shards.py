@@ -34,6 +34,7 @@ class AnnotatedDocument:
     entities: List[List[Any]]
     doc_bytes: Optional[bytes] = None
     deid: Optional[Any] = None
+    patient: Optional[str] = None
 
 
 @dataclass
@@ -133,8 +134,8 @@ def _write_deid(result: ShardResult, folder: Path) -> None:
 def default_deidentify(document: AnnotatedDocument):
     """The document de-identified with the default settings (surrogates) and the key in the environment
     (:data:`~spacy_clinical_flair.deid.keys.DEFAULT_KEY_ENV`; a random one per process when unset), its
-    scope the document's text, as the component's is."""
-    from ..deid.deidentify import Deidentifier, text_scope
+    scope its patient or else its text, as the component's is."""
+    from ..deid.deidentify import Deidentifier, scope_of
     from ..deid.keys import load_key
 
     key = load_key()
@@ -142,7 +143,7 @@ def default_deidentify(document: AnnotatedDocument):
     if cached not in _DEFAULT_DEIDENTIFIERS:
         _DEFAULT_DEIDENTIFIERS[cached] = Deidentifier(key=key)
     entities = [(start, end, label) for start, end, label, _ in document.entities]
-    return _DEFAULT_DEIDENTIFIERS[cached].deidentify(document.text, entities, text_scope(document.text))
+    return _DEFAULT_DEIDENTIFIERS[cached].deidentify(document.text, entities, scope_of(document.text, document.patient))
 
 
 #: Deidentifiers by key (``None``: the random key of this process), made on first use

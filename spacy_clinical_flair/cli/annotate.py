@@ -27,6 +27,9 @@ def annotate_command(
     max_chars: int = typer.Option(1_000_000, min=1, help="Longer documents are reported and skipped."),
     id_field: str = typer.Option("id", help="JSONL field / Parquet column of the document id."),
     text_field: str = typer.Option("text", help="JSONL field / Parquet column of the text."),
+    patient_field: Optional[str] = typer.Option(None, help="JSONL field / Parquet column of the patient id: set as "
+                                                "doc._.patient_id, so that --format deid gives the notes of one "
+                                                "patient the same surrogates and date shift."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Keep the shards an earlier run of the same job "
                                 "wrote (default), or start afresh."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU (local engine)."),
@@ -45,7 +48,7 @@ def annotate_command(
     from ..annotate.job import AnnotateSettings, annotate
 
     settings = AnnotateSettings(output_format.value, shard_size, id_field, text_field, max_chars, batch_size,
-                                n_process, resume, progress, precision.value if precision else None)
+                                n_process, resume, progress, precision.value if precision else None, patient_field)
     try:
         if engine == Engine.ray:
             from ..annotate.ray_engine import annotate_with_ray

@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from .deidentify import Deidentifier, DeidResult, DeidSettings, text_scope
+from .deidentify import Deidentifier, DeidResult, DeidSettings, scope_of
 from .keys import DEFAULT_KEY_ENV, load_key
 
 DEID_EXTENSION = "deid"
@@ -25,9 +25,7 @@ DEID_DEFAULTS: Dict[str, object] = {"default_operator": "surrogate", "operators"
 def document_scope(doc: Doc) -> str:
     """``doc._.patient_id`` when set, else ``"doc:"`` and the SHA-256 of the text (the document itself)."""
     patient = doc._.get(PATIENT_EXTENSION) if Doc.has_extension(PATIENT_EXTENSION) else None
-    if patient:
-        return f"patient:{patient}"
-    return text_scope(doc.text)
+    return scope_of(doc.text, patient)
 
 
 def deidentify_doc(deidentifier: Deidentifier, doc: Doc) -> DeidResult:

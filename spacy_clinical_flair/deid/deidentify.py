@@ -39,6 +39,11 @@ def text_scope(text: str) -> str:
     return "doc:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def scope_of(text: str, patient: Optional[str]) -> str:
+    """``"patient:"`` and the patient id when there is one, else :func:`text_scope`."""
+    return f"patient:{patient}" if patient else text_scope(text)
+
+
 @dataclass(frozen=True)
 class DeidSettings:
     """Which operator each label gets, which kind each label holds, and how far dates move.

@@ -131,3 +131,26 @@ def test_annotate_format_deid_writes_a_text_and_a_mapping_per_document(ruler_pip
         assert "Juan Pérez" not in text and len(report["replacements"]) >= 2
         for item in report["replacements"]:
             assert text[item["new_start"]:item["new_end"]] == item["new_text"]
+
+
+def test_annotate_patient_field_gives_a_patients_notes_one_scope(ruler_pipeline, tmp_path, monkeypatch):
+    monkeypatch.setenv("CLINICAL_FLAIR_DEID_KEY", KEY)
+    records = [{"id": "a", "patient": "P1", "text": NOTES["P1_ingreso.txt"]},
+               {"id": "b", "patient": "P1", "text": NOTES["P1_alta.txt"]},
+               {"id": "c", "patient": "P2", "text": NOTES["P2_ingreso.txt"]}]
+    source = tmp_path / "notes.jsonl"
+    source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+    result = runner.invoke(app, ["annotate", str(ruler_pipeline), str(source), str(tmp_path / "ann"), "--format",
+                                 "deid", "--patient-field", "patient", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    reports = {r["id"]: json.loads((tmp_path / "ann" / "shard-00000" / f"{r['id']}.json").read_text(encoding="utf-8"))
+               for r in records}
+    assert [reports[i]["scope"] for i in "abc"] == ["patient:P1", "patient:P1", "patient:P2"]
+    names = [reports[i]["replacements"][0]["new_text"] for i in "abc"]
+    assert names[0] == names[1] and reports["a"]["date_shift_days"] == reports["b"]["date_shift_days"]
+
+
+def test_a_patient_field_on_a_folder_of_txt_files_is_refused(ruler_pipeline, notes, tmp_path):
+    result = runner.invoke(app, ["annotate", str(ruler_pipeline), str(notes), str(tmp_path / "ann"), "--format", "deid",
+                                 "--patient-field", "patient", "--no-progress"])
+    assert result.exit_code != 0 and "--patient-field reads a JSONL field or a Parquet column" in result.output
