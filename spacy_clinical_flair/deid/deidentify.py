@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .dates import shift_date
 from .keys import DeidKey, DeidKeyError, key_or_random
@@ -137,6 +137,8 @@ def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
 class Deidentifier:
     """Applies :class:`DeidSettings` with a key (``None``: a random one for this process)."""
 
+    _avoid: Set[str] = set()
+
     def __init__(self, settings: Optional[DeidSettings] = None, key: Optional[DeidKey] = None) -> None:
         self.settings = settings or DeidSettings()
         if self.settings.uses_hash() and key is None:
@@ -163,6 +165,8 @@ class Deidentifier:
         added = propagate(text, ordered) if self.settings.propagate else []
         ordered = sorted(ordered + added)
         propagated = set(added)
+        # a surrogate may not write another PHI value of this document (a drawn "Juan" where "Juan" was found)
+        self._avoid = {text[start:end].casefold() for start, end, _ in ordered if end - start >= 2}
         pieces: List[str] = []
         replacements: List[Replacement] = []
         position = length = 0
@@ -199,6 +203,11 @@ class Deidentifier:
             return operator, original, ""
         return "tag", f"[{label}]", ""
 
+    def _writes_another_value(self, new: str) -> bool:
+        """Whether ``new`` holds one of the document's PHI texts as a whole word (case ignored)."""
+        folded = new.casefold()
+        return any(re.search(rf"(?<!\w){re.escape(value)}(?!\w)", folded) for value in self._avoid)
+
     def _surrogate(self, original: str, label: str, scope: str) -> Tuple[str, str, str]:
         kind = kind_of(label, self.settings.kinds)
         if kind == "date":
@@ -211,6 +220,6 @@ class Deidentifier:
             new = surrogate(kind, original, self.key.number("surrogate", scope, kind, value, str(draw)))
             if new is None:
                 return "tag", f"[{label}]", f"no surrogate for kind {kind!r}: tagged"
-            if normalise(kind, new) != value:
+            if normalise(kind, new) != value and not self._writes_another_value(new):
                 return "surrogate", new, ""
         return "tag", f"[{label}]", "no surrogate different from the original was found: tagged"

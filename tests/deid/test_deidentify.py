@@ -159,3 +159,14 @@ def test_ages_in_words_stay_in_words_within_their_band(age, band):
     new = Deidentifier(DeidSettings(), KEY).deidentify(age, [(0, len(age), AGE)], "p").text
     words = age.split()[-1]
     assert new.endswith(" " + words) and new[: -len(words) - 1] in band
+
+
+def test_a_surrogate_never_writes_another_phi_value_of_the_document(monkeypatch):
+    import spacy_clinical_flair.deid.deidentify as module
+
+    draws = iter(["Juan", "Ana Juan", "Pedro"])  # the first two write "Juan", found elsewhere in the note
+    monkeypatch.setattr(module, "surrogate", lambda kind, original, seed: next(draws))
+    text = "Ana visita a Juan."
+    result = Deidentifier(DeidSettings(operators={NAME: "keep"}, propagate=False)).deidentify(
+        text, [(0, 3, "NOMBRE_PERSONAL_SANITARIO"), (13, 17, NAME)], "d")
+    assert result.text == "Pedro visita a Juan."
