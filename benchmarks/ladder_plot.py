@@ -15,6 +15,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+#: The smallest F1 range a panel shows.
+MIN_SPAN = 0.02
 RUN = re.compile(r"^(?P<system>.+)-(?P<minutes>\d+)m-seed(?P<seed>\d+)$")
 #: (corpus, system) -> minutes -> [(seed, dev F1)]
 Ladder = Dict[Tuple[str, str], Dict[int, List[Tuple[int, float]]]]
@@ -60,6 +62,10 @@ def plot(ladder: Ladder, out: Path) -> None:
             line, = axis.plot(minutes, means, marker="o", label=system)
             for m in minutes:
                 axis.scatter([m] * len(rungs[m]), [s for _, s in rungs[m]], color=line.get_color(), alpha=0.4, s=14)
+        low, high = axis.get_ylim()
+        if high - low < MIN_SPAN:  # at least 2 points of F1 tall, so that a difference of 0.0005 looks like one
+            middle = (low + high) / 2
+            axis.set_ylim(middle - MIN_SPAN / 2, middle + MIN_SPAN / 2)
         axis.set_title(corpus)
         axis.set_xlabel("minutes of training (2 CPU cores)")
         axis.set_ylabel("dev F1 (strict)")
