@@ -126,6 +126,7 @@ def _write_deid(result: ShardResult, folder: Path) -> None:
         if why:
             result.renamed.append({"id": document.id, "name": name, "problem": why})
         deid: DeidResult = document.deid if document.deid is not None else default_deidentify(document)
+        (folder / f"{name}.txt").parent.mkdir(parents=True, exist_ok=True)  # an id may hold folders ("sub/a")
         (folder / f"{name}.txt").write_text(deid.text, encoding="utf-8")
         report = {"id": document.id, **deid.report()}
         (folder / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""De-identification: operators, surrogates, date shifts, keys, the clinical_flair_deidentify component, the leak measure."""
