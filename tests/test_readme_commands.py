@@ -133,7 +133,8 @@ def test_quickstart_and_annotate_run_as_printed(clone):
     annotations = (clone / "annotated").rglob("a.ann")
     assert "NOMBRE_SUJETO_ASISTENCIA" in next(annotations).read_text(encoding="utf-8")
 
-    fresh_shell(" && ".join(commands(readme_section("De-identify notes"))), clone)  # one shell: the key's export
+    # one shell (the key's export must reach the commands), one command a line (a line may end in a comment)
+    fresh_shell("set -e\n" + "\n".join(commands(readme_section("De-identify notes"))), clone)
     for written in (clone / "deid" / "a.txt", next((clone / "deid-many").rglob("a.txt"))):
         deidentified = written.read_text(encoding="utf-8")
         assert "Martínez Ruiz" not in deidentified and deidentified.startswith("Nombre: ")
