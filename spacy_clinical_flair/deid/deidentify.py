@@ -22,7 +22,7 @@ import bisect
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .dates import shift_date
 from .keys import DeidKey, DeidKeyError, key_or_random
@@ -137,8 +137,6 @@ def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
 class Deidentifier:
     """Applies :class:`DeidSettings` with a key (``None``: a random one for this process)."""
 
-    _avoid: Set[str] = set()
-
     def __init__(self, settings: Optional[DeidSettings] = None, key: Optional[DeidKey] = None) -> None:
         self.settings = settings or DeidSettings()
         if self.settings.uses_hash() and key is None:
@@ -166,7 +164,7 @@ class Deidentifier:
         ordered = sorted(ordered + added)
         propagated = set(added)
         # a surrogate may not write another PHI value of this document (a drawn "Juan" where "Juan" was found)
-        self._avoid = {text[start:end].casefold() for start, end, _ in ordered if end - start >= 2}
+        avoid = frozenset(text[start:end].casefold() for start, end, _ in ordered if end - start >= 2)
         pieces: List[str] = []
         replacements: List[Replacement] = []
         position = length = 0
@@ -175,7 +173,7 @@ class Deidentifier:
             pieces.append(text[position:start])
             length += start - position
             original = text[start:end]
-            operator, new, note = self.replace(original, label, scope)
+            operator, new, note = self.replace(original, label, scope, avoid)
             if (start, end, label) in propagated:
                 note = "; ".join(filter(None, ["another mention of a found entity", note]))
             shifted = shifted or note.endswith("date shifted")
@@ -187,11 +185,11 @@ class Deidentifier:
         pieces.append(text[position:])
         return DeidResult("".join(pieces), replacements, scope, self.date_shift(scope) if shifted else None)
 
-    def replace(self, original: str, label: str, scope: str) -> Tuple[str, str, str]:
-        """(operator applied, new text, note) for one entity."""
+    def replace(self, original: str, label: str, scope: str, avoid: AbstractSet[str] = frozenset()) -> Tuple[str, str, str]:
+        """(operator applied, new text, note) for one entity; a surrogate never holds a text of ``avoid``."""
         operator = self.settings.operator(label)
         if operator == "surrogate":
-            return self._surrogate(original, label, scope)
+            return self._surrogate(original, label, scope, avoid)
         if operator == "redact":
             return operator, "", ""
         if operator == "mask":
@@ -203,12 +201,13 @@ class Deidentifier:
             return operator, original, ""
         return "tag", f"[{label}]", ""
 
-    def _writes_another_value(self, new: str) -> bool:
-        """Whether ``new`` holds one of the document's PHI texts as a whole word (case ignored)."""
+    @staticmethod
+    def _writes_another_value(new: str, avoid: AbstractSet[str]) -> bool:
+        """Whether ``new`` holds one of the texts in ``avoid`` as a whole word (case ignored)."""
         folded = new.casefold()
-        return any(re.search(rf"(?<!\w){re.escape(value)}(?!\w)", folded) for value in self._avoid)
+        return any(re.search(rf"(?<!\w){re.escape(value)}(?!\w)", folded) for value in avoid)
 
-    def _surrogate(self, original: str, label: str, scope: str) -> Tuple[str, str, str]:
+    def _surrogate(self, original: str, label: str, scope: str, avoid: AbstractSet[str]) -> Tuple[str, str, str]:
         kind = kind_of(label, self.settings.kinds)
         if kind == "date":
             new = shift_date(original, self.date_shift(scope))
@@ -220,6 +219,6 @@ class Deidentifier:
             new = surrogate(kind, original, self.key.number("surrogate", scope, kind, value, str(draw)))
             if new is None:
                 return "tag", f"[{label}]", f"no surrogate for kind {kind!r}: tagged"
-            if normalise(kind, new) != value and not self._writes_another_value(new):
+            if normalise(kind, new) != value and not self._writes_another_value(new, avoid):
                 return "surrogate", new, ""
         return "tag", f"[{label}]", "no surrogate different from the original was found: tagged"

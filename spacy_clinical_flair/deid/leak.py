@@ -73,6 +73,7 @@ def add_document(report: LeakReport, doc_id: str, text: str, gold: Iterable[Gold
     replaced = [(r.start, r.end) for r in result.replacements if r.operator != "keep"]
     starts = [start for start, _ in replaced]
     deltas = _cumulative_deltas(result)
+    ends = [end for end, _ in deltas]
     found: Dict[Tuple[str, str], bool] = {}
     for label, ranges in gold:
         counts = report.labels.setdefault(label, LabelLeak())
@@ -81,7 +82,7 @@ def add_document(report: LeakReport, doc_id: str, text: str, gold: Iterable[Gold
             counts.gold_chars += end - start
             for position in range(start, end):
                 if not _covered(position, replaced, starts):
-                    _check_mapping(text, result, position, deltas)
+                    _check_mapping(text, result, position, deltas, ends)
                     survivors += 1
         counts.surviving_chars += survivors
         string = " ".join(text[start:end] for start, end in ranges).strip()
@@ -107,8 +108,9 @@ def _cumulative_deltas(result: DeidResult) -> List[Tuple[int, int]]:
     return deltas
 
 
-def _check_mapping(text: str, result: DeidResult, position: int, deltas: List[Tuple[int, int]]) -> None:
-    index = bisect.bisect_right([end for end, _ in deltas], position) - 1
+def _check_mapping(text: str, result: DeidResult, position: int, deltas: List[Tuple[int, int]],
+                   ends: List[int]) -> None:
+    index = bisect.bisect_right(ends, position) - 1
     new_position = position + (deltas[index][1] if index >= 0 else 0)
     kept = next((r for r in result.replacements if r.start <= position < r.end), None)
     if kept is not None:  # operator keep: the character sits inside its (unchanged) replacement
