@@ -3,8 +3,10 @@
     python benchmarks/accuracy_compare.py OUT --corpora meddocan medprocner --splits dev test \\
         --pairs default:spacy-clinical tagger:default tagger:spacy default-lm:default vote:default [--output R.json]
 
-Reads OUT/CORPUS/data/SPLIT.spacy (gold) and OUT/CORPUS/pred/SPLIT/SYSTEM-seedN.spacy (``predict_split.py``;
-the vote's are OUT/CORPUS/vote/SPLIT-seedN/vote.spacy from ``vote_bench.py``). Prints, in Markdown, each
+Reads OUT/CORPUS/data/SPLIT.spacy (gold; ``--data ROOT``: ROOT/CORPUS/data/SPLIT.spacy) and
+OUT/CORPUS/pred/SPLIT/SYSTEM-seedN.spacy (``predict_split.py``) or SYSTEM-seedN.ents.json.gz
+(``prediction_entities.py``, the form kept in ``results/``); the vote's are OUT/CORPUS/vote/SPLIT-seedN/vote.spacy
+from ``vote_bench.py``. Prints, in Markdown, each
 system's strict F1 as mean ± sample sd over its seeds, then for each pair A:B the difference A − B of every seed
 both have (paired bootstrap over documents: 95% interval and p, 10,000 resamples) and the mean difference.
 """
@@ -19,6 +21,8 @@ from typing import Dict, List
 
 import srsly
 from accuracy_table import mean_and_sd
+from prediction_entities import SUFFIX, read_entity_docs
+from spacy.tokens import Doc
 
 from spacy_clinical_flair.corpus.docs import read_docbin
 from spacy_clinical_flair.evaluate.significance import compare_docs, strict_scores
@@ -27,13 +31,19 @@ from spacy_clinical_flair.evaluate.significance import compare_docs, strict_scor
 def prediction_files(out: Path, corpus: str, split: str) -> Dict[str, Dict[int, Path]]:
     """{system: {seed: predictions}} of one corpus and split."""
     found: Dict[str, Dict[int, Path]] = defaultdict(dict)
-    for path in sorted((out / corpus / "pred" / split).glob("*-seed*.spacy")):
-        match = re.fullmatch(r"(.+)-seed(\d+)", path.stem)
-        if match:
-            found[match.group(1)][int(match.group(2))] = path
+    for pattern, suffix in ((f"*-seed*{SUFFIX}", SUFFIX), ("*-seed*.spacy", ".spacy")):  # .spacy wins
+        for path in sorted((out / corpus / "pred" / split).glob(pattern)):
+            match = re.fullmatch(r"(.+)-seed(\d+)", path.name[:-len(suffix)])
+            if match:
+                found[match.group(1)][int(match.group(2))] = path
     for path in sorted((out / corpus / "vote").glob(f"{split}-seed*/vote.spacy")):
         found["vote"][int(path.parent.name.rsplit("seed", 1)[1])] = path
     return found
+
+
+def read_predictions(path: Path, gold: List[Doc]) -> List[Doc]:
+    """Predicted Docs from a ``.spacy`` file or a kept entities file."""
+    return read_entity_docs(path, gold) if path.name.endswith(SUFFIX) else list(read_docbin(path, "es"))
 
 
 def mean_pm_sd(values: List[float]) -> str:
@@ -50,15 +60,16 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="*", default=["default:spacy-clinical", "tagger:default"])
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--data", type=Path, help="root of CORPUS/data/SPLIT.spacy (default: OUT)")
     args = parser.parse_args()
     columns = [(corpus, split) for corpus in args.corpora for split in args.splits]
     scores: Dict[str, Dict[str, List[float]]] = defaultdict(dict)
     pairs: Dict[str, Dict[str, List[dict]]] = defaultdict(dict)
     for corpus, split in columns:
         column = f"{corpus} {split}"
-        gold = list(read_docbin(args.out / corpus / "data" / f"{split}.spacy", "es"))
+        gold = list(read_docbin((args.data or args.out) / corpus / "data" / f"{split}.spacy", "es"))
         files = prediction_files(args.out, corpus, split)
-        docs = {system: {seed: list(read_docbin(path, "es")) for seed, path in seeds.items()}
+        docs = {system: {seed: read_predictions(path, gold) for seed, path in seeds.items()}
                 for system, seeds in files.items()}
         for system, seeds in docs.items():
             scores[system][column] = [strict_scores(gold, seeds[seed])["f"] for seed in sorted(seeds)]

@@ -9,7 +9,8 @@
 #
 # LM_FOLDER holds clinical-es-forward.safetensors and clinical-es-backward.safetensors (assets/lms: the shipped
 # pair). Runs go to OUT/CORPUS/ROUTE@LABEL-MINUTESm-seedN (a finished one is skipped), predictions to
-# OUT/CORPUS/pred/dev/ROUTE@LABEL-MINUTESm-seedN.spacy. OVERRIDES="--section.key value ..." passes config
+# OUT/CORPUS/pred/dev/ROUTE@LABEL-MINUTESm-seedN.spacy and, small enough to keep in results/, their entities
+# (.ents.json.gz, benchmarks/prediction_entities.py). OVERRIDES="--section.key value ..." passes config
 # overrides to the default route's training (e.g. the training vectors' precision; give such runs their own LABEL:
 #   OVERRIDES="--components.tok2vec.model.embed.vectors.training_precision bf16" ... gpu512bf16=LM_FOLDER).
 # Then, e.g.:
@@ -45,6 +46,7 @@ for corpus in $corpora; do
         *) echo "unknown ROUTE $route" >&2; exit 2 ;;
       esac
       python "$here/predict_split.py" "$model" "$data/dev.spacy" "$out/$corpus/pred/dev/$name.spacy"
+      python "$here/prediction_entities.py" "$out/$corpus/pred/dev/$name.spacy" "$out/$corpus/pred/dev/$name.ents.json.gz"
     done
   done
 done

@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import srsly
 
@@ -116,20 +116,16 @@ def _write_jsonl(result: ShardResult, path: Path) -> None:
 
 def _write_deid(result: ShardResult, folder: Path) -> None:
     """One de-identified ``.txt`` and its mapping ``.json`` per document, named as in :func:`_write_brat`."""
-    from ..corpus.names import UniqueNames
-    from ..deid.deidentify import DeidResult
+    from ..corpus.safe_files import write_new_file
 
-    folder.mkdir(parents=True)
-    names = UniqueNames()
-    for position, document in enumerate(result.documents):
-        name, why = names.name(document.id, f"doc-{result.index:05d}-{position:05d}")
-        if why:
-            result.renamed.append({"id": document.id, "name": name, "problem": why})
-        deid: DeidResult = document.deid if document.deid is not None else default_deidentify(document)
-        (folder / f"{name}.txt").parent.mkdir(parents=True, exist_ok=True)  # an id may hold folders ("sub/a")
-        (folder / f"{name}.txt").write_text(deid.text, encoding="utf-8")
+    def write(document: AnnotatedDocument, name: str) -> None:
+        deid = document.deid if document.deid is not None else default_deidentify(document)
         report = {"id": document.id, **deid.report()}
-        (folder / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+        write_new_file(folder / f"{name}.txt", deid.text.encode("utf-8"), root=folder)
+        write_new_file(folder / f"{name}.json", json.dumps(report, ensure_ascii=False, indent=1).encode("utf-8"),
+                       root=folder)
+
+    _write_named_files(result, folder, write)
 
 
 def default_deidentify(document: AnnotatedDocument):
@@ -152,9 +148,23 @@ _DEFAULT_DEIDENTIFIERS: Dict[Optional[bytes], Any] = {}
 
 
 def _write_brat(result: ShardResult, folder: Path) -> None:
-    """One ``.txt``/``.ann`` pair per document, named by :class:`~.names.UniqueNames` (renames go into
-    ``result.renamed``; a document that cannot be written moves to ``result.skipped``)."""
+    """One ``.txt``/``.ann`` pair per document (:func:`_write_named_files`)."""
     from ..corpus.brat import write_brat_document
+
+    def write(document: AnnotatedDocument, name: str) -> None:
+        entities = [(f"T{number}", label, [(start, end)])
+                    for number, (start, end, label, _) in enumerate(document.entities, start=1)]
+        write_brat_document(folder, name, document.text, entities)
+
+    _write_named_files(result, folder, write)
+
+
+def _write_named_files(result: ShardResult, folder: Path,
+                       write: Callable[[AnnotatedDocument, str], None]) -> None:
+    """``write(document, name)`` for each document of the shard into the new ``folder``, each named by
+    :class:`~.names.UniqueNames` from its id (renames go into ``result.renamed``). The writer writes through
+    :func:`~.safe_files.write_new_file` (never through a symlink, never over a file, folders of an id made
+    inside ``folder``); a document that cannot be written moves to ``result.skipped``."""
     from ..corpus.names import UniqueNames
 
     folder.mkdir(parents=True)
@@ -163,10 +173,8 @@ def _write_brat(result: ShardResult, folder: Path) -> None:
         name, why = names.name(document.id, f"doc-{result.index:05d}-{position:05d}")
         if why:
             result.renamed.append({"id": document.id, "name": name, "problem": why})
-        entities = [(f"T{number}", label, [(start, end)])
-                    for number, (start, end, label, _) in enumerate(document.entities, start=1)]
         try:
-            write_brat_document(folder, name, document.text, entities)
+            write(document, name)
             written.append(document)
         except OSError as err:
             result.skipped.append({"id": document.id, "problem": f"could not be written as {name!r}: {err}"})

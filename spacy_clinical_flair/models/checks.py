@@ -1,11 +1,15 @@
 """The building blocks of the model-file schemas (:mod:`.schema`, :mod:`.transformer_schema`): the error they
-raise, a JSON reader, and small checkers that each validate one value and say where it failed.
+raise, a JSON reader, and :func:`validated`, which checks a value against a pydantic model and says in words where
+it is wrong.
 """
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional
+import reprlib
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Type
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 Checker = Callable[[Any, str], Any]
 #: How a JSON description marks a Flair Dictionary and a base64-encoded byte string.
@@ -29,80 +33,70 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def boolean(value: Any, where: str) -> bool:
-    if not isinstance(value, bool):
-        raise DescriptionError(f"{where} must be true or false, not {_show(value)}")
+def validated(model: Type[BaseModel], value: Any, where: str) -> Any:
+    """``value`` unchanged once ``model`` (a pydantic model) accepts it; else a DescriptionError saying, in
+    words, where the value is wrong and what it must be (the first three problems pydantic found)."""
+    from pydantic import ValidationError
+
+    try:
+        model.model_validate(value)
+    except ValidationError as err:
+        problems = [_problem(error, where) for error in err.errors(include_url=False)[:3]]
+        raise DescriptionError("; ".join(problems)) from None
     return value
 
 
-def integer(low: int, high: int) -> Checker:
-    def check(value: Any, where: str) -> int:
-        if not _is_int(value) or not low <= value <= high:
-            raise DescriptionError(f"{where} must be a whole number from {low} to {high}, not {_show(value)}")
-        return value
-    return check
+def checked_by(check: Checker) -> Callable[[Any], Any]:
+    """A pydantic after-validator from a ``check(value, where)`` that raises DescriptionError (a ValueError,
+    which pydantic reports as a ``value_error``; :func:`validated` puts the path in front of its message)."""
+    return lambda value: check(value, "")
 
 
-def number(low: float, high: float) -> Checker:
-    def check(value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-            raise DescriptionError(f"{where} must be a number from {low} to {high}, not {_show(value)}")
-        return value
-    return check
+#: How each pydantic error type is said; ``{...}`` are the error's context values.
+_PHRASES = {
+    "bool_type": "must be true or false",
+    "int_type": "must be a whole number",
+    "float_type": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be a text",
+    "string_too_long": "must be a text of at most {max_length} characters",
+    "string_pattern_mismatch": "is not of the form {pattern}",
+    "literal_error": "must be one of {expected}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "too_short": "must hold at least {min_length} items",
+    "too_long": "must hold at most {max_length} items",
+    "list_type": "must be a list",
+    "dict_type": "must be a JSON object",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "missing": "is required but missing",
+    "union_tag_not_found": "must name its class",
+    "union_tag_invalid": ": embedding class {tag!r} is not one this package loads here ({expected_tags})",
+}
 
 
-def text(max_chars: int = 200, pattern: Optional[str] = None) -> Checker:
-    compiled = re.compile(pattern) if pattern else None
-
-    def check(value: Any, where: str) -> str:
-        if not isinstance(value, str) or len(value) > max_chars or "\x00" in value:
-            raise DescriptionError(f"{where} must be a text of at most {max_chars} characters, not {_show(value)}")
-        if compiled is not None and not compiled.fullmatch(value):
-            raise DescriptionError(f"{where} {_show(value)} is not of the form {pattern}")
-        return value
-    return check
-
-
-def choice(*values: Any) -> Checker:
-    def check(value: Any, where: str) -> Any:
-        if isinstance(value, bool) or value not in values:
-            raise DescriptionError(f"{where} must be one of {', '.join(map(repr, values))}, not {_show(value)}")
-        return value
-    return check
+def _problem(error: Mapping[str, Any], where: str) -> str:
+    path = where + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"])
+    kind, context = error["type"], error.get("ctx") or {}
+    if kind == "extra_forbidden":
+        return f"{path}: unknown parameter (a model file may hold only the parameters its class takes)"
+    if kind == "value_error":
+        message = str(context.get("error", error["msg"])).strip()
+        return f"{path}{message}" if message[:1] in ".:" else f"{path} {message}"
+    phrase = _PHRASES[kind].format(**context) if kind in _PHRASES else error["msg"]
+    if kind == "union_tag_invalid":
+        return f"{path}{phrase}"
+    if kind in ("missing", "union_tag_not_found"):
+        return f"{path} {phrase}"
+    return f"{path} {phrase}, not {_show(error.get('input'))}"
 
 
-def optional(checker: Checker) -> Checker:
-    def check(value: Any, where: str) -> Any:
-        return None if value is None else checker(value, where)
-    return check
-
-
-def either(*checkers: Checker) -> Checker:
-    def check(value: Any, where: str) -> Any:
-        errors = []
-        for checker in checkers:
-            try:
-                return checker(value, where)
-            except DescriptionError as err:
-                errors.append(str(err))
-        raise DescriptionError(" or ".join(errors))
-    return check
-
-
-def fields(value: Any, spec: Mapping[str, Checker], where: str, required: Iterable[str] = ()) -> Dict[str, Any]:
-    """``value`` as a dict whose keys are all in ``spec`` (and ``required`` present), each value checked."""
-    if not isinstance(value, dict):
-        raise DescriptionError(f"{where} must be a JSON object, not {_show(value)}")
-    unknown = sorted(set(value) - set(spec))
-    if unknown:
-        raise DescriptionError(f"{where}: unknown parameter(s) {', '.join(map(repr, unknown[:8]))} (a model file "
-                               f"may hold only {', '.join(sorted(spec))})")
-    absent = [key for key in required if key not in value]
-    if absent:
-        raise DescriptionError(f"{where}: required parameter(s) {', '.join(map(repr, absent))} missing")
-    return {key: spec[key](item, f"{where}.{key}") for key, item in value.items()}
+_SHORT = reprlib.Repr()
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxlevel = 60, 60, 5, 5, 2
 
 
 def _show(value: Any) -> str:
-    shown = repr(value)
+    """A short repr for messages, cheap however large the value (reprlib stops early)."""
+    shown = _SHORT.repr(value)
     return shown if len(shown) <= 60 else shown[:57] + "..."

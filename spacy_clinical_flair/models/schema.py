@@ -5,7 +5,7 @@ constructors turn some parameters into I/O: ``CharacterEmbeddings(path_to_char_d
 the file it names; ``TransformerWordEmbeddings`` without its saved tokenizer and config calls
 ``from_pretrained`` on any folder or hub id with any ``*_kwargs`` (``trust_remote_code`` imports code from
 that folder); ``peft_config`` and the ``**kwargs`` go on to transformers. So a description is checked
-here, before anything is built, against a schema per allowed class: every key known, every value of its
+here, before anything is built, against strict pydantic models, one per allowed class: every key known, every value of its
 type and within bounds, every dictionary a list of strings inside the file, a transformer's tokenizer
 and config inside the file and free of remote code (``auto_map``), and no parameter that names a file,
 a hub model or code. :func:`read_header` reads the tensor names and shapes from the safetensors header
@@ -15,28 +15,13 @@ without loading a byte of them, so the loaders can compare the shapes that the d
 Every check raises :class:`~.checks.DescriptionError` saying what is wrong; the loaders add the file's name. A
 transformer's own config and tokenizer files are checked by :mod:`.transformer_schema`.
 """
-from __future__ import annotations
-
 import math
 import struct
-from typing import Any, Callable, Dict, Iterable, Mapping, Tuple
+from typing import Annotated, Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
-from .checks import (
-    DICTIONARY_MARK,
-    Checker,
-    DescriptionError,
-    _is_int,
-    _show,
-    boolean,
-    choice,
-    either,
-    fields,
-    integer,
-    number,
-    optional,
-    parse_json,
-    text,
-)
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .checks import DICTIONARY_MARK, DescriptionError, _is_int, _show, checked_by, parse_json, validated
 from .transformer_schema import tokenizer_zip, transformer_config
 
 #: Bytes per element of the safetensors dtypes a model file may hold.
@@ -103,141 +88,196 @@ def compare_shapes(built: Mapping[str, Tuple[int, ...]], stored: TensorShapes) -
 
 
 # ------------------------------------------------------------------------------------- Flair parts
+# pydantic models, strict (no coercion: "2" is not a number, 1 is not true) and closed (extra="forbid": a key the
+# model does not declare, such as ``trust_remote_code`` or ``transformers_model_kwargs``, is refused). The checked
+# description is returned as it was read; the models are the gate, never a source of defaults.
 
 
-
-def dictionary(value: Any, where: str) -> Dict[str, Any]:
-    """A Flair Dictionary as JSON (``lm_io.dictionary_to_json``): its items are strings, bounded."""
-    data = fields(value, {"items": _items, "add_unk": boolean, "multi_label": boolean, "span_labels": boolean},
-                  where, required=("items", "add_unk"))
-    if len(set(data["items"])) != len(data["items"]):
-        raise DescriptionError(f"{where}.items holds duplicate items")
-    return data
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-def _items(value: Any, where: str) -> list:
-    if not isinstance(value, list) or len(value) > MAX_DICTIONARY_ITEMS:
-        raise DescriptionError(f"{where} must be a list of at most {MAX_DICTIONARY_ITEMS} texts")
-    for item in value:
-        if not isinstance(item, str) or len(item) > MAX_ITEM_CHARS:
-            raise DescriptionError(f"{where} must hold texts of at most {MAX_ITEM_CHARS} characters, not {_show(item)}")
-    return value
+def _whole(low: int, high: int) -> Any:
+    return Annotated[int, Field(ge=low, le=high)]
 
 
-def marked_dictionary(value: Any, where: str) -> Dict[str, Any]:
+def _fraction(low: float, high: float) -> Any:
+    return Annotated[float, Field(ge=low, le=high)]
+
+
+def _text(max_chars: int = 200, pattern: str = r"[^\x00]*") -> Any:
+    return Annotated[str, Field(max_length=max_chars, pattern=f"^(?:{pattern})$")]
+
+
+class FlairDictionary(_Closed):
+    """A Flair Dictionary as JSON (``lm_io.dictionary_to_json``): its items are distinct texts, bounded."""
+    items: Annotated[List[_text(MAX_ITEM_CHARS)], Field(max_length=MAX_DICTIONARY_ITEMS)]
+    add_unk: bool
+    multi_label: bool = False
+    span_labels: bool = False
+
+    @field_validator("items")
+    @classmethod
+    def _distinct(cls, items: List[str]) -> List[str]:
+        if len(set(items)) != len(items):
+            raise ValueError("holds duplicate items")
+        return items
+
+
+class StoredDictionary(_Closed):
     """A Dictionary inside an embedding's parameters: ``{"__dictionary__": ...}`` (never a file name)."""
-    if not isinstance(value, dict) or set(value) != {DICTIONARY_MARK}:
-        raise DescriptionError(f"{where} must be a dictionary stored in the file, not {_show(value)} (a model file "
-                               "may not name a file to read)")
-    return {DICTIONARY_MARK: dictionary(value[DICTIONARY_MARK], where)}
+    dictionary: FlairDictionary = Field(alias=DICTIONARY_MARK)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_in_the_file(cls, value: Any) -> Any:
+        if not isinstance(value, dict) or set(value) != {DICTIONARY_MARK}:
+            raise ValueError(f"must be a dictionary stored in the file, not {_show(value)} (a model file may not "
+                             "name a file to read)")
+        return value
 
 
-#: LanguageModel constructor parameters (lm_io.lm_config and FlairEmbeddings' model_params).
-LM_PARAMETERS: Dict[str, Checker] = {
-    "is_forward_lm": boolean, "hidden_size": integer(1, 8192), "nlayers": integer(1, 8),
-    "embedding_size": integer(1, 4096), "nout": optional(integer(1, 8192)), "dropout": number(0.0, 1.0),
-    "document_delimiter": text(16), "recurrent_type": choice("LSTM", "GRU", "RNN", "lstm", "gru", "rnn"),
-    "has_decoder": boolean,
-}
+class _LMParameters(_Closed):
+    """LanguageModel constructor parameters (``lm_io.lm_config`` and FlairEmbeddings' ``model_params``)."""
+    is_forward_lm: bool
+    hidden_size: _whole(1, 8192)
+    nlayers: _whole(1, 8)
+    embedding_size: _whole(1, 4096) = 100
+    nout: Optional[_whole(1, 8192)] = None
+    dropout: _fraction(0.0, 1.0) = 0.1
+    document_delimiter: _text(16) = "\n"
+    recurrent_type: Literal["LSTM", "GRU", "RNN", "lstm", "gru", "rnn"] = "LSTM"
+    has_decoder: bool = True
+
+
+class LMConfig(_LMParameters):
+    """The config of a stored LanguageModel (``lm_io.lm_config``): its dictionary inline."""
+    embedding_size: _whole(1, 4096)
+    dictionary: FlairDictionary
+
+
+class TaggerParameters(_Closed):
+    """SequenceTagger constructor parameters (``tagger_format.tagger_description``)."""
+    tag_type: _text(100) = "ner"
+    tag_format: Literal["BIO", "BIOES"] = "BIOES"
+    hidden_size: _whole(1, 8192) = 256
+    rnn_layers: _whole(1, 8) = 1
+    rnn_type: Literal["LSTM", "GRU", "RNN"] = "LSTM"
+    bidirectional: bool = True
+    use_rnn: bool = True
+    use_crf: bool = True
+    reproject_embeddings: Union[bool, _whole(1, 65536)] = True
+    train_initial_hidden_state: bool = False
+    dropout: _fraction(0.0, 1.0) = 0.0
+    word_dropout: _fraction(0.0, 1.0) = 0.05
+    locked_dropout: _fraction(0.0, 1.0) = 0.5
+    loss_weights: Optional[Annotated[Dict[_text(MAX_ITEM_CHARS), _fraction(0.0, 1e6)],
+                                     Field(max_length=MAX_DICTIONARY_ITEMS)]] = None
+
+
+class FlairModelParameters(_LMParameters):
+    dictionary: StoredDictionary
+
+
+class FlairParameters(_Closed):
+    fine_tune: bool = False
+    chars_per_chunk: _whole(1, 1_000_000) = 512
+    is_lower: bool = False
+    tokenized_lm: bool = True
+    name: Optional[_text()] = None
+    with_whitespace: bool = True
+    model_params: FlairModelParameters
+
+
+class CharacterParameters(_Closed):
+    path_to_char_dict: StoredDictionary
+    char_embedding_dim: _whole(1, 4096) = 25
+    hidden_size_char: _whole(1, 4096) = 25
+    name: _text() = "Char"
+
+
+class OneHotParameters(_Closed):
+    vocab_dictionary: StoredDictionary
+    field: _text(100) = "text"
+    embedding_length: _whole(1, 65536) = 300
+    stable: bool = False
+
+
+class TransformerParameters(_Closed):
+    """A transformer embedding: its tokenizer and config stored in the file (:mod:`.transformer_schema`);
+    ``model`` is the name it was trained from, recorded and never loaded."""
+    tokenizer_data: Annotated[Any, AfterValidator(checked_by(tokenizer_zip))]
+    config_state_dict: Annotated[Any, AfterValidator(checked_by(transformer_config))]
+    is_token_embedding: bool = True
+    is_document_embedding: bool = False
+    allow_long_sentences: bool = True
+    context_length: _whole(0, 100_000) = 0
+    context_dropout: _fraction(0.0, 1.0) = 0.5
+    respect_document_boundaries: bool = True
+    name: Optional[_text(500)] = None
+    fine_tune: bool = True
+    force_max_length: bool = False
+    use_context_separator: bool = True
+    cls_pooling: Literal["cls", "max", "mean"] = "cls"
+    needs_manual_ocr: Optional[bool] = None
+    model: _text(500) = ""
+    layers: _text(200, r"all|-?\d{1,3}(,-?\d{1,3})*") = "all"
+    layer_mean: bool = True
+    subtoken_pooling: Literal["first", "last", "first_last", "mean"] = "first"
+
+
+class FlairEmbeddingsDescription(_Closed):
+    kind: Literal["FlairEmbeddings"] = Field(alias="class")
+    parameters: FlairParameters
+
+
+class CharacterEmbeddingsDescription(_Closed):
+    kind: Literal["CharacterEmbeddings"] = Field(alias="class")
+    parameters: CharacterParameters
+
+
+class OneHotEmbeddingsDescription(_Closed):
+    kind: Literal["OneHotEmbeddings"] = Field(alias="class")
+    parameters: OneHotParameters
+
+
+class TransformerEmbeddingsDescription(_Closed):
+    kind: Literal["TransformerWordEmbeddings"] = Field(alias="class")
+    parameters: TransformerParameters
+
+
+#: One embedding of the allow-list, chosen by its "class"; a stack holds only these.
+MemberEmbedding = Annotated[Union[FlairEmbeddingsDescription, CharacterEmbeddingsDescription,
+                                  OneHotEmbeddingsDescription, TransformerEmbeddingsDescription],
+                            Field(discriminator="kind")]
+
+
+class StackedEmbeddingsDescription(_Closed):
+    kind: Literal["StackedEmbeddings"] = Field(alias="class")
+    embeddings: Annotated[List[MemberEmbedding], Field(min_length=1, max_length=16)]
+
+
+#: A tagger's embeddings: one of the allow-list, or a stack of 1 to 16 of them (a stack only at the top).
+TaggerEmbeddings = Annotated[Union[StackedEmbeddingsDescription, FlairEmbeddingsDescription,
+                                   CharacterEmbeddingsDescription, OneHotEmbeddingsDescription,
+                                   TransformerEmbeddingsDescription], Field(discriminator="kind")]
+
+
+class TaggerDescription(_Closed):
+    kind: Literal["SequenceTagger"] = Field(alias="class")
+    parameters: TaggerParameters
+    tag_dictionary: FlairDictionary
+    embeddings: TaggerEmbeddings
 
 
 def lm_config(value: Any, where: str = "the LM config") -> Dict[str, Any]:
-    """The config of a stored LanguageModel (``lm_io.lm_config``)."""
-    return fields(value, {**LM_PARAMETERS, "dictionary": dictionary}, where,
-                  required=("is_forward_lm", "hidden_size", "nlayers", "embedding_size", "dictionary"))
-
-
-TAGGER_PARAMETERS: Dict[str, Checker] = {
-    "tag_type": text(100), "tag_format": choice("BIO", "BIOES"), "hidden_size": integer(1, 8192),
-    "rnn_layers": integer(1, 8), "rnn_type": choice("LSTM", "GRU", "RNN"), "bidirectional": boolean,
-    "use_rnn": boolean, "use_crf": boolean, "reproject_embeddings": either(boolean, integer(1, 65536)),
-    "train_initial_hidden_state": boolean, "dropout": number(0.0, 1.0), "word_dropout": number(0.0, 1.0),
-    "locked_dropout": number(0.0, 1.0), "loss_weights": optional(lambda v, w: _loss_weights(v, w)),
-}
-
-
-def _loss_weights(value: Any, where: str) -> Dict[str, float]:
-    if not isinstance(value, dict) or len(value) > MAX_DICTIONARY_ITEMS:
-        raise DescriptionError(f"{where} must be a map of tags to numbers")
-    for key, weight in value.items():
-        text(MAX_ITEM_CHARS)(key, f"{where} key")
-        number(0.0, 1e6)(weight, f"{where}[{key!r}]")
-    return value
+    """The config of a stored LanguageModel, checked against :class:`LMConfig` and returned as read."""
+    return validated(LMConfig, value, where)
 
 
 def tagger_description(value: Any) -> Dict[str, Any]:
-    """A SequenceTagger description (``tagger_format.tagger_description``), every part checked."""
-    data = fields(value, {"class": choice("SequenceTagger"), "parameters": lambda v, w: fields(v, TAGGER_PARAMETERS, w),
-                          "tag_dictionary": dictionary, "embeddings": lambda v, w: embedding(v, w, top=True)},
-                  "the tagger description", required=("class", "parameters", "tag_dictionary", "embeddings"))
-    return data
-
-
-def embedding(value: Any, where: str, top: bool = False) -> Dict[str, Any]:
-    """One embedding of the allow-list; a stack only at the top, of at most 16 members."""
-    kind = value.get("class") if isinstance(value, dict) else None
-    kind = kind if isinstance(kind, str) else None
-    allowed = EMBEDDING_SCHEMAS if top else {k: v for k, v in EMBEDDING_SCHEMAS.items() if k != "StackedEmbeddings"}
-    if kind not in allowed:
-        raise DescriptionError(f"{where}: embedding class {kind!r} is not one this package loads "
-                               f"({', '.join(sorted(allowed))})")
-    return allowed[kind](value, f"{where} ({kind})")
-
-
-def _stacked(value: Any, where: str) -> Dict[str, Any]:
-    data = fields(value, {"class": text(), "embeddings": lambda v, w: v}, where, required=("embeddings",))
-    members = data["embeddings"]
-    if not isinstance(members, list) or not 1 <= len(members) <= 16:
-        raise DescriptionError(f"{where}.embeddings must be a list of 1 to 16 embeddings")
-    data["embeddings"] = [embedding(member, f"{where}.embeddings[{i}]") for i, member in enumerate(members)]
-    return data
-
-
-def _flair(value: Any, where: str) -> Dict[str, Any]:
-    spec = {"fine_tune": boolean, "chars_per_chunk": integer(1, 1_000_000), "is_lower": boolean,
-            "tokenized_lm": boolean, "name": optional(text()), "with_whitespace": boolean,
-            "model_params": lambda v, w: fields(v, {**LM_PARAMETERS, "dictionary": marked_dictionary}, w,
-                                                required=("dictionary", "is_forward_lm", "hidden_size", "nlayers"))}
-    return _with_parameters(value, where, spec, required=("model_params",))
-
-
-def _character(value: Any, where: str) -> Dict[str, Any]:
-    spec = {"path_to_char_dict": marked_dictionary, "char_embedding_dim": integer(1, 4096),
-            "hidden_size_char": integer(1, 4096), "name": text()}
-    return _with_parameters(value, where, spec, required=("path_to_char_dict",))
-
-
-def _one_hot(value: Any, where: str) -> Dict[str, Any]:
-    spec = {"vocab_dictionary": marked_dictionary, "field": text(100), "embedding_length": integer(1, 65536),
-            "stable": boolean}
-    return _with_parameters(value, where, spec, required=("vocab_dictionary",))
-
-
-def _transformer(value: Any, where: str) -> Dict[str, Any]:
-    spec = {"is_token_embedding": boolean, "is_document_embedding": boolean, "allow_long_sentences": boolean,
-            "context_length": integer(0, 100_000), "context_dropout": number(0.0, 1.0),
-            "respect_document_boundaries": boolean, "name": optional(text(500)), "fine_tune": boolean,
-            "force_max_length": boolean, "use_context_separator": boolean, "cls_pooling": choice("cls", "max", "mean"),
-            "needs_manual_ocr": optional(boolean), "tokenizer_data": tokenizer_zip,
-            "model": text(500),  # the name it was trained from: recorded, never loaded (the config is in the file)
-            "layers": text(200, r"all|-?\d{1,3}(,-?\d{1,3})*"), "layer_mean": boolean,
-            "subtoken_pooling": choice("first", "last", "first_last", "mean"), "config_state_dict": transformer_config}
-    return _with_parameters(value, where, spec, required=("tokenizer_data", "config_state_dict"))
-
-
-def _with_parameters(value: Any, where: str, spec: Mapping[str, Checker], required: Iterable[str]) -> Dict[str, Any]:
-    data = fields(value, {"class": text(), "parameters": lambda v, w: v}, where, required=("parameters",))
-    data["parameters"] = fields(data["parameters"], spec, f"{where}.parameters", required)
-    return data
-
-
-EMBEDDING_SCHEMAS: Dict[str, Callable[[Any, str], Dict[str, Any]]] = {
-    "StackedEmbeddings": _stacked,
-    "FlairEmbeddings": _flair,
-    "CharacterEmbeddings": _character,
-    "OneHotEmbeddings": _one_hot,
-    "TransformerWordEmbeddings": _transformer,
-}
+    """A SequenceTagger description, every part checked against :class:`TaggerDescription`, returned as read."""
+    return validated(TaggerDescription, value, "the tagger description")
 
 
 def built_shapes(build: Callable[[], Any]) -> Dict[str, Tuple[int, ...]]:

@@ -10,9 +10,9 @@ A sentence is a line, or a stretch of a line ending in ``.``, ``!`` or ``?``, wi
 collapsed. Sentences of fewer than ``min_words`` words (10) are not counted on either side: short lines are
 shared by unrelated cases ("La auscultación cardiopulmonar era normal.", MEDDOCAN's synthetic header fields
 such as "Fecha de nacimiento: 13/03/1955."), so they say nothing about a test document having been read.
-Measured on the SPACCC text (benchmarks/accuracy.md, "Contamination"): with 10 words, the clean LM text
-holds 0.20% / 0.00% of MEDDOCAN / MedProcNER test sentences (author signature lines of other cases), and
-the same text plus either test split holds 55-100% of both. :func:`drop_overlapping` removes the LM
+When the first clean LMs were built on the SPACCC text, with 10 words the clean LM text held 0.20% / 0.00% of
+MEDDOCAN / MedProcNER test sentences (author signature lines of other cases), and the same text plus either test
+split 55-100% of both; the reports of the shipped LMs are in benchmarks/pretrain.md ("Contamination"). :func:`drop_overlapping` removes the LM
 documents that share a counted sentence with an evaluation split.
 """
 from __future__ import annotations

@@ -215,10 +215,10 @@ def test_sizes_are_checked_against_the_tensors_before_building(monkeypatch):
 @pytest.mark.parametrize("name, change, message", [
     ("description is a list", lambda d: [1, 2], "must be a JSON object"),
     ("nested 50,000 deep", lambda d: "__deep_nesting__", "not valid JSON"),
-    ("dictionary of numbers", lambda d: d["tag_dictionary"].update(items=[1, 2]), "must hold texts"),
+    ("dictionary of numbers", lambda d: d["tag_dictionary"].update(items=[1, 2]), "must be a text"),
     ("stack in a stack", lambda d: d["embeddings"]["embeddings"].append(copy.deepcopy(d["embeddings"])),
      "'StackedEmbeddings' is not one this package loads"),
-    ("huge hidden size", lambda d: d["parameters"].update(hidden_size=10 ** 9), "from 1 to 8192"),
+    ("huge hidden size", lambda d: d["parameters"].update(hidden_size=10 ** 9), "must be at most 8192"),
     ("wrong hidden size", lambda d: d["parameters"].update(hidden_size=7), "does not match the tensors"),
 ])
 def test_malformed_tagger_descriptions_end_in_the_module_error(tiny_tagger_path, name, change, message):
