@@ -19,7 +19,7 @@ import math
 import struct
 from typing import Annotated, Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from .checks import DICTIONARY_MARK, DescriptionError, _is_int, _show, checked_by, parse_json, validated
 from .transformer_schema import tokenizer_zip, transformer_config
@@ -226,24 +226,16 @@ class TransformerParameters(_Closed):
     subtoken_pooling: Literal["first", "last", "first_last", "mean"] = "first"
 
 
-class FlairEmbeddingsDescription(_Closed):
-    kind: Literal["FlairEmbeddings"] = Field(alias="class")
-    parameters: FlairParameters
+def _described(kind: str, parameters: type) -> Any:
+    """The description of one embedding class: ``{"class": kind, "parameters": {...}}``."""
+    return create_model(f"{kind}Description", __base__=_Closed,
+                        kind=(Literal[kind], Field(alias="class")), parameters=(parameters, ...))
 
 
-class CharacterEmbeddingsDescription(_Closed):
-    kind: Literal["CharacterEmbeddings"] = Field(alias="class")
-    parameters: CharacterParameters
-
-
-class OneHotEmbeddingsDescription(_Closed):
-    kind: Literal["OneHotEmbeddings"] = Field(alias="class")
-    parameters: OneHotParameters
-
-
-class TransformerEmbeddingsDescription(_Closed):
-    kind: Literal["TransformerWordEmbeddings"] = Field(alias="class")
-    parameters: TransformerParameters
+FlairEmbeddingsDescription = _described("FlairEmbeddings", FlairParameters)
+CharacterEmbeddingsDescription = _described("CharacterEmbeddings", CharacterParameters)
+OneHotEmbeddingsDescription = _described("OneHotEmbeddings", OneHotParameters)
+TransformerEmbeddingsDescription = _described("TransformerWordEmbeddings", TransformerParameters)
 
 
 #: One embedding of the allow-list, chosen by its "class"; a stack holds only these.
