@@ -162,7 +162,7 @@ def batch_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: Vecto
     pad = lm.dictionary.get_idx_for_item(" ")
     ids = torch.tensor([lm.dictionary.get_idx_for_items(list(text)) + [pad] * (longest - len(text))
                         for text in padded], dtype=torch.long)
-    device = next(lm.parameters()).device
+    device = lm_device(lm)
     ids = ids.t().contiguous().to(device)  # [characters, batch]
     # every token's (position, row in the flat output), in position order, for gathering chunk by chunk
     offsets = numpy.cumsum([0] + [len(unit.ends) for unit in units])
@@ -185,6 +185,12 @@ def batch_states(lm: "LanguageModel", units: Sequence[TextUnit], settings: Vecto
                 cols = torch.tensor([b for _, _, b in picked], device=device)
                 flat[torch.tensor([row for _, row, _ in picked])] = output[rows, cols].to("cpu", torch.float32)
     return [flat[offsets[b]:offsets[b + 1]] for b in range(len(units))]
+
+
+def lm_device(lm: "LanguageModel") -> "torch.device":
+    """Where ``lm`` computes: its weights' device (an :class:`~.onnx_lm.OnnxLM` says it itself: the CPU)."""
+    device = getattr(lm, "device", None)
+    return device if device is not None else next(lm.parameters()).device
 
 
 def doc_vectors(lms: Sequence["LanguageModel"], docs: Sequence[Doc], settings: VectorSettings) -> List[numpy.ndarray]:

@@ -19,7 +19,7 @@ import math
 import struct
 from typing import Annotated, Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .checks import DICTIONARY_MARK, DescriptionError, _is_int, _show, checked_by, parse_json, validated
 from .transformer_schema import tokenizer_zip, transformer_config
@@ -97,21 +97,27 @@ class _Closed(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
-def _whole(low: int, high: int) -> Any:
-    return Annotated[int, Field(ge=low, le=high)]
-
-
-def _fraction(low: float, high: float) -> Any:
-    return Annotated[float, Field(ge=low, le=high)]
-
-
-def _text(max_chars: int = 200, pattern: str = r"[^\x00]*") -> Any:
-    return Annotated[str, Field(max_length=max_chars, pattern=f"^(?:{pattern})$")]
+# value types, each a bound (pydantic checks the bounds; strict mode the type)
+_NO_NUL = r"^[^\x00]*$"
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Weight = Annotated[float, Field(ge=0.0, le=1e6)]
+Layers = Annotated[int, Field(ge=1, le=8)]
+Size4K = Annotated[int, Field(ge=1, le=4096)]
+Size8K = Annotated[int, Field(ge=1, le=8192)]
+Size64K = Annotated[int, Field(ge=1, le=65536)]
+Chunk = Annotated[int, Field(ge=1, le=1_000_000)]
+ContextLength = Annotated[int, Field(ge=0, le=100_000)]
+Text16 = Annotated[str, Field(max_length=16, pattern=_NO_NUL)]
+Text100 = Annotated[str, Field(max_length=100, pattern=_NO_NUL)]
+Text200 = Annotated[str, Field(max_length=200, pattern=_NO_NUL)]
+Text500 = Annotated[str, Field(max_length=500, pattern=_NO_NUL)]
+ItemText = Annotated[str, Field(max_length=MAX_ITEM_CHARS, pattern=_NO_NUL)]
+LayerList = Annotated[str, Field(max_length=200, pattern=r"^(?:all|-?\d{1,3}(,-?\d{1,3})*)$")]
 
 
 class FlairDictionary(_Closed):
     """A Flair Dictionary as JSON (``lm_io.dictionary_to_json``): its items are distinct texts, bounded."""
-    items: Annotated[List[_text(MAX_ITEM_CHARS)], Field(max_length=MAX_DICTIONARY_ITEMS)]
+    items: Annotated[List[ItemText], Field(max_length=MAX_DICTIONARY_ITEMS)]
     add_unk: bool
     multi_label: bool = False
     span_labels: bool = False
@@ -126,7 +132,7 @@ class FlairDictionary(_Closed):
 
 class StoredDictionary(_Closed):
     """A Dictionary inside an embedding's parameters: ``{"__dictionary__": ...}`` (never a file name)."""
-    dictionary: FlairDictionary = Field(alias=DICTIONARY_MARK)
+    dictionary: FlairDictionary = Field(alias="__dictionary__")  # checks.DICTIONARY_MARK
 
     @model_validator(mode="before")
     @classmethod
@@ -140,38 +146,38 @@ class StoredDictionary(_Closed):
 class _LMParameters(_Closed):
     """LanguageModel constructor parameters (``lm_io.lm_config`` and FlairEmbeddings' ``model_params``)."""
     is_forward_lm: bool
-    hidden_size: _whole(1, 8192)
-    nlayers: _whole(1, 8)
-    embedding_size: _whole(1, 4096) = 100
-    nout: Optional[_whole(1, 8192)] = None
-    dropout: _fraction(0.0, 1.0) = 0.1
-    document_delimiter: _text(16) = "\n"
+    hidden_size: Size8K
+    nlayers: Layers
+    embedding_size: Size4K = 100
+    nout: Optional[Size8K] = None
+    dropout: Fraction = 0.1
+    document_delimiter: Text16 = "\n"
     recurrent_type: Literal["LSTM", "GRU", "RNN", "lstm", "gru", "rnn"] = "LSTM"
     has_decoder: bool = True
 
 
 class LMConfig(_LMParameters):
     """The config of a stored LanguageModel (``lm_io.lm_config``): its dictionary inline."""
-    embedding_size: _whole(1, 4096)
+    embedding_size: Size4K
     dictionary: FlairDictionary
 
 
 class TaggerParameters(_Closed):
     """SequenceTagger constructor parameters (``tagger_format.tagger_description``)."""
-    tag_type: _text(100) = "ner"
+    tag_type: Text100 = "ner"
     tag_format: Literal["BIO", "BIOES"] = "BIOES"
-    hidden_size: _whole(1, 8192) = 256
-    rnn_layers: _whole(1, 8) = 1
+    hidden_size: Size8K = 256
+    rnn_layers: Layers = 1
     rnn_type: Literal["LSTM", "GRU", "RNN"] = "LSTM"
     bidirectional: bool = True
     use_rnn: bool = True
     use_crf: bool = True
-    reproject_embeddings: Union[bool, _whole(1, 65536)] = True
+    reproject_embeddings: Union[bool, Size64K] = True
     train_initial_hidden_state: bool = False
-    dropout: _fraction(0.0, 1.0) = 0.0
-    word_dropout: _fraction(0.0, 1.0) = 0.05
-    locked_dropout: _fraction(0.0, 1.0) = 0.5
-    loss_weights: Optional[Annotated[Dict[_text(MAX_ITEM_CHARS), _fraction(0.0, 1e6)],
+    dropout: Fraction = 0.0
+    word_dropout: Fraction = 0.05
+    locked_dropout: Fraction = 0.5
+    loss_weights: Optional[Annotated[Dict[ItemText, Weight],
                                      Field(max_length=MAX_DICTIONARY_ITEMS)]] = None
 
 
@@ -181,25 +187,25 @@ class FlairModelParameters(_LMParameters):
 
 class FlairParameters(_Closed):
     fine_tune: bool = False
-    chars_per_chunk: _whole(1, 1_000_000) = 512
+    chars_per_chunk: Chunk = 512
     is_lower: bool = False
     tokenized_lm: bool = True
-    name: Optional[_text()] = None
+    name: Optional[Text200] = None
     with_whitespace: bool = True
     model_params: FlairModelParameters
 
 
 class CharacterParameters(_Closed):
     path_to_char_dict: StoredDictionary
-    char_embedding_dim: _whole(1, 4096) = 25
-    hidden_size_char: _whole(1, 4096) = 25
-    name: _text() = "Char"
+    char_embedding_dim: Size4K = 25
+    hidden_size_char: Size4K = 25
+    name: Text200 = "Char"
 
 
 class OneHotParameters(_Closed):
     vocab_dictionary: StoredDictionary
-    field: _text(100) = "text"
-    embedding_length: _whole(1, 65536) = 300
+    field: Text100 = "text"
+    embedding_length: Size64K = 300
     stable: bool = False
 
 
@@ -211,31 +217,39 @@ class TransformerParameters(_Closed):
     is_token_embedding: bool = True
     is_document_embedding: bool = False
     allow_long_sentences: bool = True
-    context_length: _whole(0, 100_000) = 0
-    context_dropout: _fraction(0.0, 1.0) = 0.5
+    context_length: ContextLength = 0
+    context_dropout: Fraction = 0.5
     respect_document_boundaries: bool = True
-    name: Optional[_text(500)] = None
+    name: Optional[Text500] = None
     fine_tune: bool = True
     force_max_length: bool = False
     use_context_separator: bool = True
     cls_pooling: Literal["cls", "max", "mean"] = "cls"
     needs_manual_ocr: Optional[bool] = None
-    model: _text(500) = ""
-    layers: _text(200, r"all|-?\d{1,3}(,-?\d{1,3})*") = "all"
+    model: Text500 = ""
+    layers: LayerList = "all"
     layer_mean: bool = True
     subtoken_pooling: Literal["first", "last", "first_last", "mean"] = "first"
 
 
-def _described(kind: str, parameters: type) -> Any:
-    """The description of one embedding class: ``{"class": kind, "parameters": {...}}``."""
-    return create_model(f"{kind}Description", __base__=_Closed,
-                        kind=(Literal[kind], Field(alias="class")), parameters=(parameters, ...))
+class FlairEmbeddingsDescription(_Closed):
+    kind: Literal["FlairEmbeddings"] = Field(alias="class")
+    parameters: FlairParameters
 
 
-FlairEmbeddingsDescription = _described("FlairEmbeddings", FlairParameters)
-CharacterEmbeddingsDescription = _described("CharacterEmbeddings", CharacterParameters)
-OneHotEmbeddingsDescription = _described("OneHotEmbeddings", OneHotParameters)
-TransformerEmbeddingsDescription = _described("TransformerWordEmbeddings", TransformerParameters)
+class CharacterEmbeddingsDescription(_Closed):
+    kind: Literal["CharacterEmbeddings"] = Field(alias="class")
+    parameters: CharacterParameters
+
+
+class OneHotEmbeddingsDescription(_Closed):
+    kind: Literal["OneHotEmbeddings"] = Field(alias="class")
+    parameters: OneHotParameters
+
+
+class TransformerEmbeddingsDescription(_Closed):
+    kind: Literal["TransformerWordEmbeddings"] = Field(alias="class")
+    parameters: TransformerParameters
 
 
 #: One embedding of the allow-list, chosen by its "class"; a stack holds only these.

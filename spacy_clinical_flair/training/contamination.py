@@ -12,8 +12,8 @@ shared by unrelated cases ("La auscultación cardiopulmonar era normal.", MEDDOC
 such as "Fecha de nacimiento: 13/03/1955."), so they say nothing about a test document having been read.
 When the first clean LMs were built on the SPACCC text, with 10 words the clean LM text held 0.20% / 0.00% of
 MEDDOCAN / MedProcNER test sentences (author signature lines of other cases), and the same text plus either test
-split 55-100% of both; the reports of the shipped LMs are in benchmarks/pretrain.md ("Contamination"). :func:`drop_overlapping` removes the LM
-documents that share a counted sentence with an evaluation split.
+split 55-100% of both; the reports of the shipped LMs are in benchmarks/pretrain.md ("Contamination").
+:func:`drop_overlapping` removes the LM documents that share a counted sentence with an evaluation split.
 """
 from __future__ import annotations
 
