@@ -26,6 +26,7 @@ _EXPORTS: Dict[str, str] = {
     "flatten_entities": ".corpus.flatten",
     "ClinicalFlairNER": ".pipeline.component",
     "set_precision": ".pipeline.precision_switch",
+    "set_engine": ".pipeline.precision_switch",
     "CopyEnts": ".pipeline.vote", "VoteEnts": ".pipeline.vote",
     "ClinicalSentencizer": ".text.sentences",
     "blank_pipeline": ".text.tokenizer", "create_clinical_tokenizer": ".text.tokenizer",
@@ -54,6 +55,7 @@ __all__ = [
     "read_brat_document",
     "read_brat_folder",
     "set_precision",
+    "set_engine",
 ]
 
 

@@ -66,14 +66,17 @@ class FlairLMShim(Shim):
     """
 
     def __init__(self, settings: VectorSettings, cache_mb: float, precision: str = "fp32",
-                 training_precision: str = "fp32") -> None:
+                 training_precision: str = "fp32", engine: str = "torch") -> None:
         super().__init__(None, config={"settings": settings, "cache_mb": cache_mb})
+        #: what computes the vectors outside training: "torch", or "onnx" (ONNX Runtime on the CPU, graphs
+        #: made from the LMs at first use: :mod:`spacy_clinical_flair.ml.onnx_lm`)
+        self.engine = _check_engine(engine, precision)
         self.settings = settings
         self.cache = VectorCache(cache_mb)
         #: store every computed vector (training); off at inference, where each document comes once
         self.caching = False
-        #: precision of prediction: see :mod:`spacy_clinical_flair.ml.precision`
-        self.precision = check_precision(precision)
+        #: precision of prediction: see :mod:`spacy_clinical_flair.ml.precision`; "int8" with the onnx engine
+        self.precision = precision
         #: precision of the vectors computed for training (precomputed and cached): "fp32", "bf16", or "auto"
         #: (bf16 where the hardware has it, else fp32, without a warning)
         self.training_precision = _check_training_precision(training_precision)
@@ -98,12 +101,29 @@ class FlairLMShim(Shim):
         self._copies = {}
 
     def set_precision(self, precision: str) -> None:
-        """Compute vectors outside training at ``precision`` ("fp32" or "bf16") from now on."""
-        self.precision = check_precision(precision)
+        """Compute vectors outside training at ``precision`` ("fp32" or "bf16"; "int8" with the onnx engine)."""
+        _check_engine(self.engine, precision)
+        self.precision = precision
         self._copies = {}  # made again on first use, the hardware checked again
 
+    def set_engine(self, engine: str, precision: Optional[str] = None) -> None:
+        """Compute vectors outside training with ``engine`` ("torch" or "onnx") at ``precision`` (default: as set)."""
+        precision = precision or self.precision
+        self.engine = _check_engine(engine, precision)
+        self.precision = precision
+        self._copies = {}
+
     def prediction_lms(self) -> List["LanguageModel"]:
-        """The LMs that compute vectors outside training: ``lms``, or their copies at ``precision``."""
+        """The LMs that compute vectors outside training: ``lms``, their copies at ``precision``, or ONNX
+        Runtime graphs of them (engine "onnx", on the CPU)."""
+        if self.engine == "onnx":
+            key = f"onnx-{self.precision}"
+            if key not in self._copies:
+                from .onnx_lm import onnx_copy
+
+                self._copies[key] = [onnx_copy(lm, int8=self.precision == "int8")  # type: ignore[misc]
+                                     for lm in self.lms]
+            return self._copies[key]
         return self._lms_at(self.precision)
 
     def training_lms(self) -> List["LanguageModel"]:
@@ -193,7 +213,7 @@ class FlairLMShim(Shim):
 
     def copy(self) -> "FlairLMShim":
         duplicate = FlairLMShim(self.settings, self.cache.max_bytes / 1024 / 1024, self.precision,
-                                self.training_precision)
+                                self.training_precision, self.engine)
         duplicate.set_lms([copy.deepcopy(lm) for lm in self.lms])
         return duplicate
 
@@ -243,7 +263,7 @@ def _init(model: Model, X: Optional[List[Doc]] = None, Y=None) -> None:
 def FlairVectors(
     lm_forward: Optional[str], lm_backward: Optional[str], context: Context = "document", tokenized: bool = False,
     with_whitespace: bool = False, cache_mb: float = 4096, batch_chars: int = 100_000, precision: str = "fp32",
-    training_precision: str = "fp32",
+    training_precision: str = "fp32", engine: str = "torch",
 ) -> Model[List[Doc], List[Floats2d]]:
     """Frozen forward/backward character-LM vectors for every token (see the module docstring).
 
@@ -253,7 +273,9 @@ def FlairVectors(
     ``precision``: "fp32", or "bf16" for prediction where the hardware has it (training stays fp32; see
     :mod:`spacy_clinical_flair.ml.precision`, whose ``set_precision`` changes it on a loaded pipeline);
     ``training_precision``: the precision of the vectors computed for training ("fp32", "bf16", or "auto":
-    bf16 where the hardware has it), which the frozen LMs compute once per document before training.
+    bf16 where the hardware has it), which the frozen LMs compute once per document before training;
+    ``engine``: "torch", or "onnx" for prediction with ONNX Runtime on the CPU (the ``onnx`` extra), at
+    ``precision`` "fp32" (the same vectors to 1e-5) or "int8" (int8 LSTM weights; training stays torch).
     """
     if context not in ("document", "sentence"):
         raise ValueError(f"context must be 'document' or 'sentence', not {context!r}")
@@ -261,7 +283,23 @@ def FlairVectors(
                               batch_chars=batch_chars)
     return Model(VECTORS_NAME, _forward, init=_init, dims={"nO": None},
                  attrs={"lm_paths": [lm_forward or "", lm_backward or ""]},
-                 shims=[FlairLMShim(settings, cache_mb, precision, training_precision)])
+                 shims=[FlairLMShim(settings, cache_mb, precision, training_precision, engine)])
+
+
+ENGINES = ("torch", "onnx")
+
+
+def _check_engine(engine: str, precision: str) -> str:
+    """``engine`` itself when it is one of :data:`ENGINES` and runs ``precision``; else an error saying why."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "onnx" and precision not in ("fp32", "int8"):
+        raise ValueError(f"the onnx engine runs precision 'fp32' or 'int8', not {precision!r} (bf16 is torch's)")
+    if engine == "torch" and precision == "int8":
+        raise ValueError("precision 'int8' needs engine 'onnx' (pip install 'spacy-clinical-flair[onnx]')")
+    if engine == "torch":
+        check_precision(precision)
+    return engine
 
 
 def _check_training_precision(precision: str) -> str:

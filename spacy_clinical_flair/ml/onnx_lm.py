@@ -223,3 +223,9 @@ def onnx_lm(model: Any, lm_like: "LanguageModel", threads: int = 0) -> OnnxLM:
     session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     return OnnxLM(session, lm_like.dictionary, lm_like.is_forward_lm, lm_like.hidden_size, lm_like.nlayers,
                   lm_like.nout, getattr(lm_like, "document_delimiter", "\n"))
+
+
+def onnx_copy(lm: "LanguageModel", int8: bool = False) -> OnnxLM:
+    """``lm`` as an :class:`OnnxLM` (fp32 graph, or int8 weights), made in memory from its weights."""
+    graph = lm_graph(lm)
+    return onnx_lm(quantize_int8(graph) if int8 else graph, lm)

@@ -1,4 +1,5 @@
-"""``set_precision(nlp, precision)``: one switch for every character LM of a loaded pipeline."""
+"""``set_precision(nlp, precision)`` and ``set_engine(nlp, engine)``: one switch for every character LM of a loaded
+pipeline."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -24,3 +25,13 @@ def set_precision(nlp: "Language", precision: str) -> int:
         shim.set_precision(precision)
         count += 1
     return count
+
+
+def set_engine(nlp: "Language", engine: str, precision: str = "fp32") -> int:
+    """Compute the vectors of every Flair vectors layer of ``nlp`` with ``engine`` ("torch", or "onnx": ONNX
+    Runtime on the CPU, the ``onnx`` extra) at ``precision`` ("fp32"; "bf16" with torch; "int8" with onnx).
+    Returns how many layers were set. (``clinical_flair_ner`` taggers run torch.)"""
+    shims = flair_shims(nlp)
+    for shim in shims:
+        shim.set_engine(engine, precision)
+    return len(shims)

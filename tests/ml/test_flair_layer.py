@@ -352,6 +352,35 @@ def test_bf16_precision_on_the_layer_copies_the_lms_and_leaves_the_saved_weights
     assert all((a == b).all() for a, b in zip(again, exact))
 
 
+def test_onnx_engine_on_the_layer_gives_the_same_vectors_and_entities(trained_pipeline):
+    """set_engine(nlp, "onnx"): ONNX Runtime graphs of the LMs compute the prediction vectors, equal to torch's
+    to 1e-5, so the entities are the same; int8 moves the vectors but a little; training stays torch."""
+    pytest.importorskip("onnxruntime")
+    from spacy_clinical_flair import set_engine
+    from spacy_clinical_flair.ml.onnx_lm import OnnxLM
+
+    result, dev = trained_pipeline
+    nlp = spacy.load(result.best_model)
+    shim = flair_shims(nlp)[0]
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)]
+    docs = [nlp.make_doc(text) for text in texts]
+    exact = shim.vectors(docs, store=False)
+    torch_ents = [ents(doc) for doc in nlp.pipe(texts)]
+    assert set_engine(nlp, "onnx") == 1
+    assert all(isinstance(lm, OnnxLM) for lm in shim.prediction_lms())
+    for a, b in zip(shim.vectors(docs, store=False), exact):
+        numpy.testing.assert_allclose(a, b, atol=1e-5)
+    assert [ents(doc) for doc in nlp.pipe(texts)] == torch_ents
+    set_engine(nlp, "onnx", "int8")
+    moved = max(float(abs(a - b).max()) for a, b in zip(shim.vectors(docs, store=False), exact))
+    assert 0 < moved < 0.5
+    assert all((a == b).all() for a, b in zip(shim.vectors(docs, store=True), exact))  # training: torch, fp32
+    with pytest.raises(ValueError, match="needs engine 'onnx'"):
+        set_engine(nlp, "torch", "int8")
+    with pytest.raises(ValueError, match="engine must be one of"):
+        set_engine(nlp, "tensorrt")
+
+
 def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, clinical_nlp, monkeypatch):
     # oneDNN caches one LSTM kernel per input shape: with a new length every batch, a long stream grows the
     # process by hundreds of MB; batch lengths rounded up to a multiple of LENGTH_BUCKET keep the shapes few
