@@ -37,7 +37,7 @@ from thinc.util import partial
 from ..models.lm_io import LMFileError, lm_from_bytes, lm_to_bytes, load_language_model
 from .lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
 from .pipeline_models import pipeline_nodes
-from .precision import check_precision, effective_precision, lm_at_precision
+from .precision import check_engine, check_precision, effective_precision, lm_at_precision
 
 if TYPE_CHECKING:
     from flair.models import LanguageModel
@@ -70,7 +70,7 @@ class FlairLMShim(Shim):
         super().__init__(None, config={"settings": settings, "cache_mb": cache_mb})
         #: what computes the vectors outside training: "torch", or "onnx" (ONNX Runtime on the CPU, graphs
         #: made from the LMs at first use: :mod:`spacy_clinical_flair.ml.onnx_lm`)
-        self.engine = _check_engine(engine, precision)
+        self.engine = check_engine(engine, precision)
         self.settings = settings
         self.cache = VectorCache(cache_mb)
         #: store every computed vector (training); off at inference, where each document comes once
@@ -102,14 +102,14 @@ class FlairLMShim(Shim):
 
     def set_precision(self, precision: str) -> None:
         """Compute vectors outside training at ``precision`` ("fp32" or "bf16"; "int8" with the onnx engine)."""
-        _check_engine(self.engine, precision)
+        check_engine(self.engine, precision)
         self.precision = precision
         self._copies = {}  # made again on first use, the hardware checked again
 
     def set_engine(self, engine: str, precision: Optional[str] = None) -> None:
         """Compute vectors outside training with ``engine`` ("torch" or "onnx") at ``precision`` (default: as set)."""
         precision = precision or self.precision
-        self.engine = _check_engine(engine, precision)
+        self.engine = check_engine(engine, precision)
         self.precision = precision
         self._copies = {}
 
@@ -284,22 +284,6 @@ def FlairVectors(
     return Model(VECTORS_NAME, _forward, init=_init, dims={"nO": None},
                  attrs={"lm_paths": [lm_forward or "", lm_backward or ""]},
                  shims=[FlairLMShim(settings, cache_mb, precision, training_precision, engine)])
-
-
-ENGINES = ("torch", "onnx")
-
-
-def _check_engine(engine: str, precision: str) -> str:
-    """``engine`` itself when it is one of :data:`ENGINES` and runs ``precision``; else an error saying why."""
-    if engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if engine == "onnx" and precision not in ("fp32", "int8"):
-        raise ValueError(f"the onnx engine runs precision 'fp32' or 'int8', not {precision!r} (bf16 is torch's)")
-    if engine == "torch" and precision == "int8":
-        raise ValueError("precision 'int8' needs engine 'onnx' (pip install 'spacy-clinical-flair[onnx]')")
-    if engine == "torch":
-        check_precision(precision)
-    return engine
 
 
 def _check_training_precision(precision: str) -> str:

@@ -37,7 +37,7 @@ OUTPUTS = ("states", "h_n", "c_n")
 #: Operators a graph written by :func:`lm_graph` (and quantized by :func:`quantize_int8`) holds: (domain, type).
 ALLOWED_OPERATORS = frozenset({
     ("", "Gather"), ("", "LSTM"), ("", "Squeeze"), ("", "Unsqueeze"), ("", "Slice"), ("", "Concat"),
-    ("", "MatMul"), ("", "Add"), ("", "Identity"), ("", "Cast"), ("", "Shape"), ("", "Reshape"),
+    ("", "MatMul"), ("", "Add"), ("", "Identity"), ("", "Cast"), ("", "Shape"), ("", "Reshape"), ("", "Transpose"),
     ("", "DynamicQuantizeLinear"), ("", "MatMulInteger"), ("", "Mul"),
     ("com.microsoft", "DynamicQuantizeLSTM"), ("com.microsoft", "DynamicQuantizeMatMul"),
     ("com.microsoft", "MatMulIntegerToFloat"),
@@ -107,16 +107,17 @@ def _array(tensor: "torch.Tensor") -> numpy.ndarray:
     return tensor.detach().to("cpu").float().numpy().copy()
 
 
-def _lstm_weights(rnn: "torch.nn.LSTM", layer: int) -> Dict[str, numpy.ndarray]:
-    """One layer's W [1, 4H, in], R [1, 4H, H] and B [1, 8H] in ONNX's gate order."""
+def _lstm_weights(rnn: "torch.nn.LSTM", layer: int, suffix: str = "") -> Dict[str, numpy.ndarray]:
+    """One layer's W [1, 4H, in], R [1, 4H, H] and B [1, 8H] in ONNX's gate order (``suffix`` "_reverse":
+    the backward direction of a bidirectional LSTM)."""
     def gates(array: numpy.ndarray) -> numpy.ndarray:
         blocks = numpy.split(array, 4, axis=0)
         return numpy.concatenate([blocks[g] for g in _GATE_ORDER], axis=0)
 
-    w = gates(_array(getattr(rnn, f"weight_ih_l{layer}")))
-    r = gates(_array(getattr(rnn, f"weight_hh_l{layer}")))
-    b = numpy.concatenate([gates(_array(getattr(rnn, f"bias_ih_l{layer}"))),
-                           gates(_array(getattr(rnn, f"bias_hh_l{layer}")))])
+    w = gates(_array(getattr(rnn, f"weight_ih_l{layer}{suffix}")))
+    r = gates(_array(getattr(rnn, f"weight_hh_l{layer}{suffix}")))
+    b = numpy.concatenate([gates(_array(getattr(rnn, f"bias_ih_l{layer}{suffix}"))),
+                           gates(_array(getattr(rnn, f"bias_hh_l{layer}{suffix}")))])
     return {f"W{layer}": w[None], f"R{layer}": r[None], f"B{layer}": b[None]}
 
 
@@ -140,9 +141,11 @@ def quantize_int8(model: Any) -> Any:
         return onnx.load(target)
 
 
-def check_graph(data: bytes, what: str = "the ONNX file") -> Any:
+def check_graph(data: bytes, what: str = "the ONNX file", inputs: Sequence[str] = INPUTS,
+                outputs: Sequence[str] = OUTPUTS) -> Any:
     """The ``onnx.ModelProto`` in ``data`` once it is one this package writes: within the size limit, no external
-    data, only :data:`ALLOWED_OPERATORS`, exactly the inputs and outputs of :func:`lm_graph`; else OnnxModelError."""
+    data, only :data:`ALLOWED_OPERATORS`, exactly ``inputs`` and ``outputs`` (default: those of :func:`lm_graph`);
+    else OnnxModelError."""
     import onnx
     from google.protobuf.message import DecodeError
 
@@ -161,16 +164,16 @@ def check_graph(data: bytes, what: str = "the ONNX file") -> Any:
         if (node.domain, node.op_type) not in ALLOWED_OPERATORS:
             domain = f"{node.domain}." if node.domain else ""
             raise OnnxModelError(f"{what} uses operator {domain}{node.op_type}, which this package does not load "
-                                 "(only the operators of an exported character LM)")
+                                 "(only the operators of an exported LM or tagger)")
         if any(attribute.type == onnx.AttributeProto.GRAPH for attribute in node.attribute):
             raise OnnxModelError(f"{what} has a sub-graph in {node.op_type}: not a graph this package writes")
     if model.functions:
         raise OnnxModelError(f"{what} defines functions: not a graph this package writes")
-    inputs = tuple(i.name for i in graph.input if i.name not in {t.name for t in graph.initializer})
-    outputs = tuple(o.name for o in graph.output)
-    if inputs != INPUTS or outputs != OUTPUTS:
-        raise OnnxModelError(f"{what} has inputs {list(inputs)} and outputs {list(outputs)}; an exported character "
-                             f"LM has {list(INPUTS)} and {list(OUTPUTS)}")
+    found_inputs = tuple(i.name for i in graph.input if i.name not in {t.name for t in graph.initializer})
+    found_outputs = tuple(o.name for o in graph.output)
+    if found_inputs != tuple(inputs) or found_outputs != tuple(outputs):
+        raise OnnxModelError(f"{what} has inputs {list(found_inputs)} and outputs {list(found_outputs)}; an exported "
+                             f"graph of this kind has {list(inputs)} and {list(outputs)}")
     return model
 
 

@@ -65,3 +65,21 @@ def lm_at_precision(lm: "LanguageModel", precision: str) -> "LanguageModel":
     clone = copy.deepcopy(lm)
     clone.to(torch.bfloat16)  # (LanguageModel.to returns None)
     return clone
+
+
+#: What computes the character LMs (and the tagger's network) at prediction: PyTorch, or ONNX Runtime on the CPU.
+ENGINES: Tuple[str, ...] = ("torch", "onnx")
+
+
+def check_engine(engine: str, precision: str) -> str:
+    """``engine`` itself when it is one of :data:`ENGINES` and runs ``precision`` (torch: "fp32", "bf16"; onnx:
+    "fp32", "int8"); else an error saying why."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "onnx" and precision not in ("fp32", "int8"):
+        raise ValueError(f"the onnx engine runs precision 'fp32' or 'int8', not {precision!r} (bf16 is torch's)")
+    if engine == "torch" and precision == "int8":
+        raise ValueError("precision 'int8' needs engine 'onnx' (pip install 'spacy-clinical-flair[onnx]')")
+    if engine == "torch":
+        check_precision(precision)
+    return engine

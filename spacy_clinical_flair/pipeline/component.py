@@ -45,7 +45,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
 
 from ..ml.device import resolve_device
-from ..ml.precision import Precision, check_precision, effective_precision
+from ..ml.precision import Precision, check_engine, check_precision, effective_precision
 from ..models.flair_data import doc_sentences, predict_entities, prediction_units, predictions_by_doc
 from ..models.tagger_format import MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes
 from ..models.tagger_io import entity_labels, load_tagger
@@ -109,6 +109,8 @@ class ClinicalFlairNER(Pipe):
         self.taggers: List["SequenceTagger"] = []
         #: per tagger, its FastTagger (None: Flair's own predict)
         self.fast_taggers: List[Optional[FastTagger]] = []
+        #: "torch", or "onnx" (set_engine; not saved with the pipeline)
+        self.engine = "torch"
         self._device = None
 
     # ------------------------------------------------------------------ the model
@@ -177,15 +179,27 @@ class ClinicalFlairNER(Pipe):
         precision = self.cfg["precision"]
         problem = fast_path_problem(tagger)
         if problem:
-            if precision != "fp32":
-                warnings.warn(f"'{self.name}': precision {precision!r} applies to taggers made of Flair character "
-                              f"LMs, but {problem}; predicting in fp32 with Flair's predict", stacklevel=3)
+            if precision != "fp32" or self.engine != "torch":
+                warnings.warn(f"'{self.name}': precision {precision!r} and engine {self.engine!r} apply to taggers made "
+                              f"of Flair character LMs, but {problem}; predicting in fp32 with Flair's predict",
+                              stacklevel=3)
             return None
+        if self.engine == "onnx":
+            return FastTagger(tagger, precision, "onnx")
         return FastTagger(tagger, effective_precision(precision, self._device, f"'{self.name}'"))
 
     def set_precision(self, precision: str) -> None:
         """Predict at ``precision`` from now on ("fp32" or "bf16"; see :mod:`spacy_clinical_flair.ml.precision`)."""
-        self.cfg["precision"] = check_precision(precision)
+        check_engine(self.engine, precision)
+        self.cfg["precision"] = precision
+        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+
+    def set_engine(self, engine: str, precision: Optional[str] = None) -> None:
+        """Predict with ``engine`` ("torch", or "onnx": the LMs and the tagger's network run by ONNX Runtime on
+        the CPU, decoding unchanged) at ``precision`` (default: as set; "int8" with onnx) from now on."""
+        precision = precision or self.cfg["precision"]
+        self.engine = check_engine(engine, precision)
+        self.cfg["precision"] = precision
         self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
 
     def _require_taggers(self) -> List["SequenceTagger"]:

@@ -25,10 +25,10 @@ uses Flair's own ``predict``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
 
 from ..ml.lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
-from ..ml.precision import Precision, check_precision, lm_at_precision
+from ..ml.precision import check_engine, lm_at_precision
 from ..models.flair_data import SentenceTokens
 from .ensemble import Prediction
 
@@ -110,23 +110,34 @@ class FastTagger:
     :func:`spacy_clinical_flair.ml.precision.effective_precision` (on hardware without bfloat16 it is slower).
     """
 
-    def __init__(self, tagger: "SequenceTagger", precision: Precision = "fp32") -> None:
+    def __init__(self, tagger: "SequenceTagger", precision: str = "fp32", engine: str = "torch") -> None:
         problem = fast_path_problem(tagger)
         if problem:
             raise ValueError(f"this tagger needs Flair's own predict: {problem}")
         self.tagger = tagger
-        self.precision = check_precision(precision)
+        self.engine = check_engine(engine, precision)
+        self.precision = precision
         # Flair concatenates a token's embeddings in the sorted order of their names
-        self.members: List[Member] = [self._member(embedding, precision)
+        self.members: List[Member] = [self._member(embedding)
                                       for embedding in sorted(embedding_stack(tagger), key=lambda m: m.name)]
+        #: engine "onnx": the tagger's network (reprojection, BiLSTM, emissions) run by ONNX Runtime
+        self.network = None
+        if engine == "onnx":
+            from ..ml.onnx_tagger import onnx_tagger_network
 
-    @staticmethod
-    def _member(embedding, precision: Precision) -> Member:
+            self.network = onnx_tagger_network(tagger, int8=precision == "int8")
+
+    def _member(self, embedding) -> Member:
         from flair.embeddings import OneHotEmbeddings
 
         if isinstance(embedding, OneHotEmbeddings):
             return WordMember(embedding.name, embedding)
-        return LMMember(embedding.name, lm_at_precision(embedding.lm, precision), VectorSettings(
+        lm: Any = lm_at_precision(embedding.lm, self.precision) if self.engine == "torch" else None
+        if lm is None:  # onnx: an OnnxLM answers what batch_states asks of a LanguageModel
+            from ..ml.onnx_lm import onnx_copy
+
+            lm = onnx_copy(embedding.lm, int8=self.precision == "int8")
+        return LMMember(embedding.name, lm, VectorSettings(
             tokenized=embedding.tokenized_lm, with_whitespace=embedding.with_whitespace,
             chars_per_chunk=embedding.chars_per_chunk))
 
@@ -170,8 +181,7 @@ class FastTagger:
         by_length = sorted(range(len(vectors)), key=lambda i: -vectors[i].shape[0])
         lengths = [vectors[i].shape[0] for i in by_length]
         padded = torch.nn.utils.rnn.pad_sequence([vectors[i] for i in by_length], batch_first=True)
-        device = next(self.tagger.parameters()).device
-        features = self.tagger.forward(padded.to(device), torch.LongTensor(lengths))
+        features = self._scores(padded, lengths)
         if self.tagger.use_crf:
             tags, _ = self.tagger.viterbi_decoder.decode(features, False, [])
         else:
@@ -181,3 +191,16 @@ class FastTagger:
             spans[i] = get_spans_from_bio([tag for tag, _ in tags[row]], [score for _, score in tags[row]])
         return spans
 
+    def _scores(self, padded: "torch.Tensor", lengths: List[int]):
+        """What ``SequenceTagger.forward`` returns for the padded batch: with PyTorch, or the emissions from ONNX
+        Runtime put through the tagger's own CRF layer (its transitions added) or scores for softmax decoding."""
+        import torch
+
+        lengths_tensor = torch.LongTensor(lengths)
+        if self.network is None:
+            device = next(self.tagger.parameters()).device
+            return self.tagger.forward(padded.to(device), lengths_tensor)
+        emissions = self.network.emissions(padded, lengths)
+        if self.tagger.use_crf:
+            return self.tagger.crf(emissions), lengths_tensor, self.tagger.crf.transitions
+        return self.tagger._get_scores_from_features(emissions, lengths_tensor)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..ml.flair_tok2vec import flair_shims
-from ..ml.precision import check_precision
+from ..ml.precision import check_engine, check_precision
 from .component import ClinicalFlairNER
 
 if TYPE_CHECKING:
@@ -28,10 +28,16 @@ def set_precision(nlp: "Language", precision: str) -> int:
 
 
 def set_engine(nlp: "Language", engine: str, precision: str = "fp32") -> int:
-    """Compute the vectors of every Flair vectors layer of ``nlp`` with ``engine`` ("torch", or "onnx": ONNX
-    Runtime on the CPU, the ``onnx`` extra) at ``precision`` ("fp32"; "bf16" with torch; "int8" with onnx).
-    Returns how many layers were set. (``clinical_flair_ner`` taggers run torch.)"""
-    shims = flair_shims(nlp)
-    for shim in shims:
+    """Predict with ``engine`` ("torch", or "onnx": ONNX Runtime on the CPU, the ``onnx`` extra) at ``precision``
+    ("fp32"; "bf16" with torch; "int8" with onnx) in every ``clinical_flair_ner`` component (its LMs and
+    network) and Flair vectors layer of ``nlp``. Returns how many were set."""
+    check_engine(engine, precision)
+    count = 0
+    for _, component in nlp.components:
+        if isinstance(component, ClinicalFlairNER):
+            component.set_engine(engine, precision)
+            count += 1
+    for shim in flair_shims(nlp):
         shim.set_engine(engine, precision)
-    return len(shims)
+        count += 1
+    return count

@@ -245,3 +245,42 @@ def test_set_precision_on_a_loaded_pipeline(monkeypatch, tiny_tagger_path):
     assert len(list(nlp.pipe(TEXTS))) == len(TEXTS)
     with pytest.raises(ValueError, match="precision must be one of"):
         set_precision(nlp, "fp8")
+
+
+@pytest.mark.parametrize("options", [{}, {"tag_format": "BIO"}, {"use_crf": False}, {"reproject": False},
+                                     {"rnn_layers": 2}, {"onehot": True}],
+                         ids=lambda options: ",".join(options) or "default")
+def test_onnx_engine_predicts_what_flair_predicts(options):
+    """engine "onnx": the LMs and the tagger's network (reprojection, BiLSTM with each sentence's length, emissions)
+    run by ONNX Runtime; the CRF and the decoding stay the same code, so the entities equal Flair's."""
+    pytest.importorskip("onnxruntime")
+    extra = [OneHotEmbeddings.from_corpus(_corpus_of(TEXTS), min_freq=2, embedding_length=8)] if "onehot" in options else None
+    tagger = make_tagger(use_crf=options.get("use_crf", True), tag_format=options.get("tag_format", "BIOES"), extra=extra)
+    if "reproject" in options or "rnn_layers" in options:  # rebuilt with the option: make_tagger keeps the defaults
+        torch.manual_seed(1)
+        tagger = SequenceTagger(hidden_size=16, embeddings=tagger.embeddings, tag_dictionary=tagger.label_dictionary,
+                                tag_type="ner", reproject_embeddings=options.get("reproject", True),
+                                rnn_layers=options.get("rnn_layers", 1)).eval()
+        with torch.no_grad():
+            tagger.linear.weight.mul_(40)
+    docs = docs_of(TEXTS)
+    units, expected = flair_predictions(tagger, docs, 4)
+    onnx_fast = FastTagger(tagger, "fp32", "onnx")
+    assert onnx_fast.network is not None
+    assert_same(onnx_fast.predict(units, 4), expected)
+
+
+def test_onnx_int8_agreement_is_measured_and_bf16_is_refused():
+    pytest.importorskip("onnxruntime")
+    tagger = make_tagger()
+    docs = docs_of(TEXTS)
+    units, expected = flair_predictions(tagger, docs, 32)
+    got = FastTagger(tagger, "int8", "onnx").predict(units, 32)
+    same = sum(len({p[:3] for p in a} & {p[:3] for p in b}) for a, b in zip(got, expected))
+    total = sum(len(b) for b in expected)
+    # int8 weights on a random tiny tagger: most entities survive (the figure on real models is in benchmarks/)
+    assert total > 5 and same / total > 0.5
+    with pytest.raises(ValueError, match="onnx engine runs precision 'fp32' or 'int8'"):
+        FastTagger(tagger, "bf16", "onnx")
+    with pytest.raises(ValueError, match="needs engine 'onnx'"):
+        FastTagger(tagger, "int8")
