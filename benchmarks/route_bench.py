@@ -11,6 +11,9 @@ divided by the same number. Routes:
   2022) and a BiLSTM-CRF of 256, random weights (speed does not depend on them), the ``--tagger``'s labels;
 * ``spacy-flair-fp32`` / ``-bf16``: spaCy's ``ner`` on the Flair layer (``--spacy-flair``, the default recipe's
   ``model-best``), LM vectors in float32 / bfloat16 (``set_precision``);
+* ``...-onnx`` / ``...-int8`` of each of these three: the same pipeline with ONNX Runtime computing the LMs (and
+  the tagger's network), float32 / int8 weights (``set_engine``); each route's entities are compared with its
+  ``-fp32`` route's (agreement: shared entities / the larger of the two counts);
 * ``spacy``: spaCy's efficiency NER alone (``--spacy``, e.g. spaCy + clinical tokenizer's ``model-best``);
 * ``transformer-base`` / ``-large``: spaCy's ``ner`` on a transformer (``configs/transformer_ner.cfg``, windows
   of neighbouring sentences) with random BERT-base (12 layers, 768 wide) / BERT-large (24 layers, 1,024 wide)
@@ -34,8 +37,12 @@ from typing import Dict, List
 
 from bench_memory import peak_rss_mib
 
-ROUTES = ["tagger-shipped-fp32", "tagger-shipped-bf16", "tagger-paper-fp32", "tagger-paper-bf16",
-          "spacy-flair-fp32", "spacy-flair-bf16", "spacy", "transformer-base", "transformer-large"]
+ROUTES = ["tagger-shipped-fp32", "tagger-shipped-bf16", "tagger-shipped-onnx", "tagger-shipped-int8",
+          "tagger-paper-fp32", "tagger-paper-bf16", "tagger-paper-onnx", "tagger-paper-int8",
+          "spacy-flair-fp32", "spacy-flair-bf16", "spacy-flair-onnx", "spacy-flair-int8",
+          "spacy", "transformer-base", "transformer-large"]
+#: a route's last part: (engine, precision); "onnx" and "int8" run ONNX Runtime (set_engine, the onnx extra)
+ENGINES = {"fp32": ("torch", "fp32"), "bf16": ("torch", "bf16"), "onnx": ("onnx", "fp32"), "int8": ("onnx", "int8")}
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -80,14 +87,21 @@ def transformer_pipeline(model_folder: str, data: str):
 def build_pipeline(route: str, args: Dict):
     import spacy
 
-    from spacy_clinical_flair import set_precision
+    from spacy_clinical_flair import set_engine, set_precision
 
+    engine, precision = ENGINES.get(route.rsplit("-", 1)[1], ("torch", "fp32"))
     if route.startswith("tagger-"):
         model = args["tagger"] if route.startswith("tagger-shipped") else args["paper_tagger"]
-        return tagger_pipeline(model, route.rsplit("-", 1)[1])
+        nlp = tagger_pipeline(model, precision if engine == "torch" else "fp32")
+        if engine == "onnx":
+            set_engine(nlp, engine, precision)
+        return nlp
     if route.startswith("spacy-flair"):
         nlp = spacy.load(args["spacy_flair"])
-        set_precision(nlp, route.rsplit("-", 1)[1])
+        if engine == "onnx":
+            set_engine(nlp, engine, precision)
+        else:
+            set_precision(nlp, precision)
         return nlp
     if route == "spacy":
         return spacy.load(args["spacy"])
@@ -108,9 +122,20 @@ def run_route(route: str, args: Dict, texts: List[str]) -> Dict:
     load_seconds = time.perf_counter() - start
     list(nlp.pipe(texts[:2]))  # warm-up
     start = time.perf_counter()
-    entities = sum(len(doc.ents) for doc in nlp.pipe(texts, batch_size=32))
-    return {"seconds": time.perf_counter() - start, "load_seconds": load_seconds, "entities": entities,
-            "peak_rss_mib": peak_rss_mib()}
+    found = [[i, e.start_char, e.end_char, e.label_] for i, doc in enumerate(nlp.pipe(texts, batch_size=32))
+             for e in doc.ents]
+    return {"seconds": time.perf_counter() - start, "load_seconds": load_seconds, "entities": len(found),
+            "peak_rss_mib": peak_rss_mib(), "found": found}
+
+
+def agreement(route: str, results: Dict) -> str:
+    """Shared entities / the larger count, against the route's -fp32 route (when both ran)."""
+    family, last = route.rsplit("-", 1)
+    reference = results.get(f"{family}-fp32", {})
+    if last == "fp32" or "found" not in reference or "found" not in results[route]:
+        return ""
+    a, b = {tuple(e) for e in results[route]["found"]}, {tuple(e) for e in reference["found"]}
+    return f"{len(a & b) / max(len(a), len(b), 1):.4f}"
 
 
 def _child(route, args, texts, queue):
@@ -200,11 +225,14 @@ def main() -> None:
                "documents": len(texts), "sentences": sentences, "routes": results}
     print(f"\n{cpu}, bf16 in hardware: {summary['bf16_in_hardware']}, {options.threads} threads, "
           f"{len(texts)} documents, {sentences} sentences\n")
-    print("| route | sentences/s | peak memory (MiB) | load (s) |\n|---|---|---|---|")
+    print("| route | sentences/s | peak memory (MiB) | load (s) | entities agree with -fp32 |\n|---|---|---|---|---|")
     for route, result in results.items():
         if "error" not in result:
+            result["agreement_with_fp32"] = agreement(route, results)
             print(f"| {route} | {sentences / result['seconds']:.1f} | {result['peak_rss_mib']:.0f} | "
-                  f"{result['load_seconds']:.1f} |")
+                  f"{result['load_seconds']:.1f} | {result['agreement_with_fp32']} |")
+    for result in results.values():
+        result.pop("found", None)  # the entities themselves: only their agreement goes into the JSON
     if options.output:
         options.output.parent.mkdir(parents=True, exist_ok=True)
         options.output.write_text(json.dumps(summary, indent=2))

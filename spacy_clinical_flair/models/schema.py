@@ -17,7 +17,7 @@ transformer's own config and tokenizer files are checked by :mod:`.transformer_s
 """
 import math
 import struct
-from typing import Annotated, Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union
+from typing import Annotated, Any, Callable, Dict, Generic, List, Literal, Mapping, Optional, Tuple, TypeVar, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -232,24 +232,20 @@ class TransformerParameters(_Closed):
     subtoken_pooling: Literal["first", "last", "first_last", "mean"] = "first"
 
 
-class FlairEmbeddingsDescription(_Closed):
-    kind: Literal["FlairEmbeddings"] = Field(alias="class")
-    parameters: FlairParameters
+KindT = TypeVar("KindT")
+ParametersT = TypeVar("ParametersT")
 
 
-class CharacterEmbeddingsDescription(_Closed):
-    kind: Literal["CharacterEmbeddings"] = Field(alias="class")
-    parameters: CharacterParameters
+class Described(_Closed, Generic[KindT, ParametersT]):
+    """One embedding's description: ``{"class": KIND, "parameters": {...}}``."""
+    kind: KindT = Field(alias="class")
+    parameters: ParametersT
 
 
-class OneHotEmbeddingsDescription(_Closed):
-    kind: Literal["OneHotEmbeddings"] = Field(alias="class")
-    parameters: OneHotParameters
-
-
-class TransformerEmbeddingsDescription(_Closed):
-    kind: Literal["TransformerWordEmbeddings"] = Field(alias="class")
-    parameters: TransformerParameters
+FlairEmbeddingsDescription = Described[Literal["FlairEmbeddings"], FlairParameters]
+CharacterEmbeddingsDescription = Described[Literal["CharacterEmbeddings"], CharacterParameters]
+OneHotEmbeddingsDescription = Described[Literal["OneHotEmbeddings"], OneHotParameters]
+TransformerEmbeddingsDescription = Described[Literal["TransformerWordEmbeddings"], TransformerParameters]
 
 
 #: One embedding of the allow-list, chosen by its "class"; a stack holds only these.
