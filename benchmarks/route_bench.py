@@ -6,7 +6,8 @@ other: load the pipeline (timed apart), warm up on two documents, then ``nlp.pip
 divided by the same number. Routes:
 
 * ``tagger-shipped-fp32`` / ``-bf16``: the ``clinical_flair_ner`` component with ``--tagger`` (a train-tagger
-  output on the shipped base LMs, hidden 512), the character LMs in float32 / bfloat16;
+  output on the shipped base LMs, hidden 512; ``--tagger random``: a BiLSTM-CRF of 128 with random weights on
+  the shipped LMs, DATA's labels, BIO), the character LMs in float32 / bfloat16;
 * ``tagger-paper-fp32`` / ``-bf16``: the same component with paper-size LMs (hidden 2048, as in Rojas et al.
   2022) and a BiLSTM-CRF of 256, random weights (speed does not depend on them), the ``--tagger``'s labels;
 * ``spacy-flair-fp32`` / ``-bf16``: spaCy's ``ner`` on the Flair layer (``--spacy-flair``, the default recipe's
@@ -155,6 +156,8 @@ def build_random_models(args: Dict, texts: List[str], folder: Path) -> None:
     from spacy_clinical_flair.models.tagger_io import load_tagger
 
     routes = args["routes"]
+    if args["tagger"] == "random":
+        args["tagger"] = str(random_shipped_tagger(args["data"], folder / "random.safetensors"))
     if any(r.startswith("tagger-paper") for r in routes):
         shipped = load_tagger(args["tagger"])
         labels = sorted({item.split("-", 1)[-1] for item in shipped.label_dictionary.get_items()
@@ -166,6 +169,27 @@ def build_random_models(args: Dict, texts: List[str], folder: Path) -> None:
     for size, (layers, width, heads) in {"base": (12, 768, 12), "large": (24, 1024, 16)}.items():
         if f"transformer-{size}" in routes:
             args[f"transformer-{size}"] = str(random_bert(folder / f"bert-{size}", texts, layers, width, heads))
+
+
+def random_shipped_tagger(data: str, path: Path) -> Path:
+    """A hidden-128 BIO tagger on the shipped LMs with random weights (larger output weights, so that it predicts
+    entities at all) for DATA's labels: speed and engine agreement without a trained tagger."""
+    import spacy
+    import torch
+    from spacy.tokens import DocBin
+
+    from spacy_clinical_flair.models.build import build_tagger
+    from spacy_clinical_flair.models.lm_io import load_language_model
+    from spacy_clinical_flair.models.tagger_format import save_tagger
+
+    docs = DocBin().from_disk(data).get_docs(spacy.blank("es").vocab)
+    labels = sorted({ent.label_ for doc in docs for ent in doc.ents})
+    lms = [load_language_model(REPO / "assets" / "lms" / f"clinical-es-{d}.safetensors") for d in ("forward", "backward")]
+    torch.manual_seed(0)
+    tagger = build_tagger(labels, lms, hidden_size=128, tag_format="BIO")
+    with torch.no_grad():
+        tagger.linear.weight.mul_(20)
+    return save_tagger(tagger, path)
 
 
 def random_bert(folder: Path, texts: List[str], layers: int, width: int, heads: int) -> Path:
@@ -188,7 +212,7 @@ def random_bert(folder: Path, texts: List[str], layers: int, width: int, heads: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("data", type=Path)
-    parser.add_argument("--tagger", required=True, help="a train-tagger output folder or model.safetensors")
+    parser.add_argument("--tagger", required=True, help="a train-tagger output folder or model.safetensors, or 'random'")
     parser.add_argument("--spacy-flair", help="the default recipe's model-best (spaCy ner on the Flair layer)")
     parser.add_argument("--spacy", help="a spaCy NER pipeline without LMs")
     parser.add_argument("--docs", type=int, default=50)
