@@ -133,6 +133,10 @@ def test_quickstart_and_annotate_run_as_printed(clone):
     annotations = (clone / "annotated").rglob("a.ann")
     assert "NOMBRE_SUJETO_ASISTENCIA" in next(annotations).read_text(encoding="utf-8")
 
+    (export,) = commands(readme_section("Which route"))  # the int8 ONNX copy of the shipped pipeline
+    assert re.search(r"\d+ of [1-9]\d* entities equal to PyTorch fp32's on 1 texts", fresh_shell(export, clone))
+    assert 'engine = "onnx"' in (clone / "meddocan-int8" / "config.cfg").read_text(encoding="utf-8")
+
     # one shell (the key's export must reach the commands), one command a line (a line may end in a comment)
     fresh_shell("set -e\n" + "\n".join(commands(readme_section("De-identify notes"))), clone)
     for written in (clone / "deid" / "a.txt", next((clone / "deid-many").rglob("a.txt"))):

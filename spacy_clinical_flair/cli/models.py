@@ -1,12 +1,15 @@
-"""Commands on model files: export-lm (an LM as safetensors), import-flair (a trusted Flair .pt)."""
+"""Commands on model files: export-lm (an LM as safetensors), import-flair (a trusted Flair .pt), export-onnx (a
+pipeline on ONNX Runtime)."""
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
+from typing import List, Optional
 
 import typer
 
 from .app import app
-from .common import fail
+from .common import fail, read_docbin_or_exit
 
 
 @app.command("export-lm")
@@ -50,3 +53,59 @@ def import_flair_command(
     except (TaggerLoadError, TaggerFormatError) as err:
         fail(str(err))
     typer.echo(f"written to {written} ({written.stat().st_size / 1e6:.1f} MB)")
+
+
+class OnnxPrecision(str, Enum):
+    """The precisions of engine "onnx" (``precision.check_engine``)."""
+
+    fp32 = "fp32"
+    int8 = "int8"
+
+
+@app.command("export-onnx")
+def export_onnx_command(
+    pipeline: str = typer.Argument(..., help="A saved pipeline (folder or installed package) with clinical_flair_ner "
+                                             "components or the Flair vectors layer."),
+    output: Path = typer.Argument(..., help="A new (or empty) folder for the pipeline that runs on ONNX Runtime."),
+    precision: OnnxPrecision = typer.Option(OnnxPrecision.fp32, help="fp32 (same entities as PyTorch), or int8 "
+                                            "weights for the LSTMs and linear layers (faster; checked on --check)."),
+    check: Optional[Path] = typer.Option(None, help="Texts to measure entity agreement with PyTorch fp32 on: a "
+                                          "folder of .txt files or a .spacy file. Needed for int8."),
+    min_agreement: float = typer.Option(0.995, min=0.0, max=1.0, help="Refuse the export below this share of "
+                                        "entities equal (start, end, label) to PyTorch fp32's."),
+    lang: str = typer.Option("es", help="Language of a .spacy check file."),
+) -> None:
+    """Write PIPELINE with its character LMs (and taggers' BiLSTM and emission layers) as ONNX graphs run by ONNX
+    Runtime on the CPU (the onnx extra): `engine = "onnx"` in its config, graphs checked when loaded. Decoding and
+    offsets stay this package's own. Nothing is written when the entities on --check agree too little."""
+    from ..pipeline.onnx_export import ExportRefused, export_onnx
+    from .common import load_pipeline
+
+    if precision == OnnxPrecision.int8 and check is None:
+        fail("int8 changes the LM states: pass --check TEXTS (a folder of .txt files or a .spacy file) so that the "
+             "entity agreement with PyTorch fp32 is measured before the export")
+    texts = check_texts(check, lang) if check is not None else []
+    try:
+        report = export_onnx(load_pipeline(pipeline, -1), output, precision.value, texts, min_agreement)
+    except (ExportRefused, ImportError, ValueError) as err:
+        fail(str(err))
+    if report.agreement is not None:
+        typer.echo(f"{report.shared} of {max(report.entities_torch, report.entities_onnx)} entities equal to PyTorch "
+                   f"fp32's on {report.documents} texts ({report.agreement:.2%})")
+    else:
+        typer.echo("no --check texts: agreement not measured (fp32 graphs compute PyTorch's states to 1e-5)")
+    typer.echo(f"{report.parts} part(s) on ONNX Runtime, {precision.value}: {output} "
+               f"({len(report.onnx_files)} .onnx files in component folders, Flair-layer graphs inside its weights)")
+
+
+def check_texts(path: Path, lang: str) -> List[str]:
+    """The texts of a folder of .txt files or of a .spacy file; a clear exit when there are none."""
+    if path.is_dir():
+        texts = [file.read_bytes().decode("utf-8") for file in sorted(path.rglob("*.txt"))]
+    elif path.suffix == ".spacy":
+        texts = [doc.text for doc in read_docbin_or_exit(path, lang)]
+    else:
+        fail(f"--check {path}: expected a folder of .txt files or a .spacy file")
+    if not texts:
+        fail(f"--check {path} holds no texts")
+    return texts

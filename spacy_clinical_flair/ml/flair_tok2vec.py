@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
 import srsly
@@ -51,8 +51,9 @@ DROPOUT_NAME = "flair_dropout"
 class FlairLMShim(Shim):
     """Holds the frozen LMs (in ``lms``) and the vector cache of one ``FlairVectors`` layer.
 
-    Serialised as msgpack of safetensors blobs (one per LM, JSON config in its header). The cache is
-    never serialised.
+    Serialised as msgpack of safetensors blobs (one per LM, JSON config in its header) and, with engine "onnx",
+    the ONNX graphs it predicts with (checked by :func:`~.onnx_lm.check_graph` when loaded). The cache is never
+    serialised.
 
     Why not thinc's ``PyTorchShim`` (as spacy-transformers' ``HFShim`` is one, overriding serialisation
     only): what it would bring is for trained torch modules, and none of it fits frozen LMs behind a
@@ -83,6 +84,8 @@ class FlairLMShim(Shim):
         #: the LMs' copies at a precision other than fp32, by the precision asked for (made once, shared by
         #: prediction and training)
         self._copies: Dict[str, List["LanguageModel"]] = {}
+        #: ONNX graphs of the LMs read with them (a pipeline saved with engine "onnx"), used by engine "onnx"
+        self.stored_graphs: List[bytes] = []
 
     @property
     def lms(self) -> List["LanguageModel"]:
@@ -99,12 +102,14 @@ class FlairLMShim(Shim):
         self.cache.clear()
         self._device: Optional[torch.device] = None
         self._copies = {}
+        self.stored_graphs = []
 
     def set_precision(self, precision: str) -> None:
         """Compute vectors outside training at ``precision`` ("fp32" or "bf16"; "int8" with the onnx engine)."""
         check_engine(self.engine, precision)
         self.precision = precision
         self._copies = {}  # made again on first use, the hardware checked again
+        self.stored_graphs = []
 
     def set_engine(self, engine: str, precision: Optional[str] = None) -> None:
         """Compute vectors outside training with ``engine`` ("torch" or "onnx") at ``precision`` (default: as set)."""
@@ -112,6 +117,7 @@ class FlairLMShim(Shim):
         self.engine = check_engine(engine, precision)
         self.precision = precision
         self._copies = {}
+        self.stored_graphs = []
 
     def prediction_lms(self) -> List["LanguageModel"]:
         """The LMs that compute vectors outside training: ``lms``, their copies at ``precision``, or ONNX
@@ -119,10 +125,13 @@ class FlairLMShim(Shim):
         if self.engine == "onnx":
             key = f"onnx-{self.precision}"
             if key not in self._copies:
-                from .onnx_lm import onnx_copy
+                from .onnx_lm import onnx_lm_from
 
-                self._copies[key] = [onnx_copy(lm, int8=self.precision == "int8")  # type: ignore[misc]
-                                     for lm in self.lms]
+                stored: List[Optional[bytes]] = list(self.stored_graphs) or [None] * len(self.lms)
+                # an OnnxLM answers what batch_states asks of a LanguageModel
+                self._copies[key] = cast(List["LanguageModel"], [
+                    onnx_lm_from(lm, self.precision, graph, f"the Flair vectors layer's ONNX graph of LM {i}")
+                    for i, (lm, graph) in enumerate(zip(self.lms, stored))])
             return self._copies[key]
         return self._lms_at(self.precision)
 
@@ -221,17 +230,27 @@ class FlairLMShim(Shim):
         if not self.lms:
             raise ValueError("the Flair vectors layer has no language models to save: initialize the pipeline "
                              "(nlp.initialize() or spacy train) before saving it")
-        return srsly.msgpack_dumps({"lms": [lm_to_bytes(lm) for lm in self.lms]})
+        saved: Dict[str, List[bytes]] = {"lms": [lm_to_bytes(lm) for lm in self.lms]}
+        if self.engine == "onnx":  # the graphs it predicts with, so that loading does not make them again
+            saved["onnx"] = [cast(Any, lm).graph for lm in self.prediction_lms()]
+        return srsly.msgpack_dumps(saved)
 
     def from_bytes(self, data: bytes) -> "FlairLMShim":
         what = "the pipeline's Flair vectors layer"
         try:
-            blobs = srsly.msgpack_loads(data)["lms"]
+            saved = srsly.msgpack_loads(data)
+            blobs, graphs = saved["lms"], saved.get("onnx", [])
         except Exception as err:  # msgpack raises its own types on malformed input
             raise LMFileError(f"{what} could not be read ({type(err).__name__}: {err}); save it again") from None
         if not isinstance(blobs, list) or not 1 <= len(blobs) <= 8 or not all(isinstance(b, bytes) for b in blobs):
             raise LMFileError(f"{what} does not hold 1 to 8 language models; save it again")
+        if not isinstance(graphs, list) or (graphs and len(graphs) != len(blobs)) or \
+                not all(isinstance(g, bytes) for g in graphs):
+            raise LMFileError(f"{what} holds ONNX graphs that do not match its {len(blobs)} LMs; export it again")
         self.set_lms([lm_from_bytes(blob, has_decoder=False, what=f"{what}, LM {i}") for i, blob in enumerate(blobs)])
+        self.stored_graphs = graphs
+        if self.engine == "onnx":
+            self.prediction_lms()  # the saved graphs are checked now, at load time, not at the first document
         return self
 
 

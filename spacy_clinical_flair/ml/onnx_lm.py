@@ -20,9 +20,10 @@ ones written here. ``onnx`` and ``onnxruntime`` are imported only here, and only
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy
 
@@ -50,6 +51,17 @@ _GATE_ORDER = (0, 3, 1, 2)
 
 class OnnxModelError(ValueError):
     """An ONNX file is not one this package wrote, or asks for something a model file may not."""
+
+
+def onnxruntime_module() -> Any:
+    """The ``onnxruntime`` module, or an ImportError that says how to install it."""
+    try:
+        import onnx  # noqa: F401  (both come with the extra)
+        import onnxruntime
+    except ImportError:
+        raise ImportError("engine 'onnx' needs ONNX Runtime: pip install 'spacy-clinical-flair[onnx]' (or set the "
+                          "component's engine to 'torch')") from None
+    return onnxruntime
 
 
 def lm_graph(lm: "LanguageModel") -> Any:
@@ -146,6 +158,7 @@ def check_graph(data: bytes, what: str = "the ONNX file", inputs: Sequence[str] 
     """The ``onnx.ModelProto`` in ``data`` once it is one this package writes: within the size limit, no external
     data, only :data:`ALLOWED_OPERATORS`, exactly ``inputs`` and ``outputs`` (default: those of :func:`lm_graph`);
     else OnnxModelError."""
+    onnxruntime_module()  # a clear error when the extra is missing
     import onnx
     from google.protobuf.message import DecodeError
 
@@ -180,7 +193,8 @@ def check_graph(data: bytes, what: str = "the ONNX file", inputs: Sequence[str] 
 @dataclass
 class OnnxLM:
     """A character LM run by ONNX Runtime, with what :func:`~.lm_vectors.batch_states` reads off a Flair
-    ``LanguageModel``: direction, start marker, dictionary, sizes, ``init_hidden`` and ``forward``."""
+    ``LanguageModel``: direction, start marker, dictionary, sizes, ``init_hidden`` and ``forward``; ``graph`` is the
+    serialized ONNX model it runs (what ``export-onnx`` saves)."""
 
     session: Any
     dictionary: "Dictionary"
@@ -189,6 +203,7 @@ class OnnxLM:
     nlayers: int
     nout: Union[int, None] = None
     document_delimiter: str = "\n"
+    graph: bytes = b""
 
     @property
     def device(self) -> "torch.device":
@@ -214,21 +229,60 @@ class OnnxLM:
         return torch.from_numpy(states), (torch.from_numpy(h_n), torch.from_numpy(c_n))
 
 
-def onnx_lm(model: Any, lm_like: "LanguageModel", threads: int = 0) -> OnnxLM:
-    """An :class:`OnnxLM` running ``model`` (an ``onnx.ModelProto`` or its bytes, checked first), with the
-    dictionary, direction and sizes of ``lm_like`` (the LM it was made from, or its description)."""
-    import onnxruntime
+def graph_precision(model: Any) -> str:
+    """"int8" when the graph ``model`` (an ``onnx.ModelProto``) has quantized operators, else "fp32"."""
+    return "int8" if any(node.domain == "com.microsoft" or node.op_type == "MatMulInteger"
+                         for node in model.graph.node) else "fp32"
+
+
+def check_shapes(model: Any, expected: Dict[str, Sequence[Union[int, str]]], what: str) -> None:
+    """OnnxModelError unless each named input/output of ``model`` has the fixed sizes in ``expected`` (a name's
+    sizes by axis; a string stands for a free axis and is not compared)."""
+    declared = {value.name: [dim.dim_value if dim.HasField("dim_value") else dim.dim_param
+                             for dim in value.type.tensor_type.shape.dim]
+                for value in [*model.graph.input, *model.graph.output]}
+    for name, sizes in expected.items():
+        found = declared.get(name, [])
+        if len(found) != len(sizes) or any(isinstance(want, int) and got != want for got, want in zip(found, sizes)):
+            raise OnnxModelError(f"{what} was made for another model: its {name!r} has sizes {found}, this model's "
+                                 f"{[size if isinstance(size, int) else '*' for size in sizes]}; export it again")
+
+
+def lm_shapes(lm_like: "LanguageModel") -> Dict[str, Sequence[Union[int, str]]]:
+    """The sizes an LM graph of ``lm_like`` declares (see :func:`lm_graph`)."""
+    layers, hidden = lm_like.nlayers, lm_like.hidden_size
+    return {"h0": [layers, "batch", hidden], "c0": [layers, "batch", hidden],
+            "states": ["characters", "batch", lm_like.nout or hidden]}
+
+
+def onnx_lm(model: Any, lm_like: "LanguageModel", threads: int = 0, what: str = "the LM's ONNX graph") -> OnnxLM:
+    """An :class:`OnnxLM` running ``model`` (an ``onnx.ModelProto`` or its bytes, checked first: operators, inputs,
+    outputs and sizes), with the dictionary, direction and sizes of ``lm_like`` (the LM it was made from)."""
+    onnxruntime = onnxruntime_module()
 
     data = model if isinstance(model, bytes) else model.SerializeToString()
-    check_graph(data)
+    check_shapes(check_graph(data, what), lm_shapes(lm_like), what)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
     return OnnxLM(session, lm_like.dictionary, lm_like.is_forward_lm, lm_like.hidden_size, lm_like.nlayers,
-                  lm_like.nout, getattr(lm_like, "document_delimiter", "\n"))
+                  lm_like.nout, getattr(lm_like, "document_delimiter", "\n"), data)
 
 
 def onnx_copy(lm: "LanguageModel", int8: bool = False) -> OnnxLM:
     """``lm`` as an :class:`OnnxLM` (fp32 graph, or int8 weights), made in memory from its weights."""
     graph = lm_graph(lm)
     return onnx_lm(quantize_int8(graph) if int8 else graph, lm)
+
+
+def onnx_lm_from(lm: "LanguageModel", precision: str, stored: Optional[bytes], what: str) -> OnnxLM:
+    """``lm`` run by ONNX Runtime at ``precision`` ("fp32" or "int8"): from ``stored`` (a saved graph, checked
+    against ``lm``) when it has that precision, else made from the weights, with a warning when a stored graph of
+    another precision is passed over."""
+    if stored:
+        model = check_graph(stored, what)
+        if graph_precision(model) == precision:
+            return onnx_lm(stored, lm, what=what)
+        warnings.warn(f"{what} is {graph_precision(model)} but precision {precision!r} is configured: making a "
+                      f"{precision} graph from the weights instead (export the pipeline again to store it)", stacklevel=3)
+    return onnx_copy(lm, int8=precision == "int8")

@@ -9,8 +9,9 @@ with PyTorch, so the entities come out of the same code. :class:`OnnxTaggerNetwo
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy
 
@@ -77,10 +78,23 @@ def tagger_graph(tagger: "SequenceTagger") -> Any:
 
 
 @dataclass
+class TaggerGraphs:
+    """The ONNX graphs of one tagger, as saved: its character LMs (in the order of the tagger's LM embeddings sorted
+    by name, as Flair concatenates them) and its network."""
+
+    lms: List[bytes]
+    network: bytes
+    #: where they were read from (for errors), e.g. "FOLDER/model.*.onnx"
+    source: str = ""
+
+
+@dataclass
 class OnnxTaggerNetwork:
-    """The tagger's network run by ONNX Runtime: :meth:`emissions` of padded vectors (longest sentence first)."""
+    """The tagger's network run by ONNX Runtime: :meth:`emissions` of padded vectors (longest sentence first);
+    ``graph`` is the serialized ONNX model it runs (what ``export-onnx`` saves)."""
 
     session: Any
+    graph: bytes = b""
 
     def emissions(self, vectors: "torch.Tensor", lengths: List[int]) -> "torch.Tensor":
         import torch
@@ -90,15 +104,27 @@ class OnnxTaggerNetwork:
         return torch.from_numpy(emissions)
 
 
-def onnx_tagger_network(tagger: "SequenceTagger", int8: bool = False, threads: int = 0) -> OnnxTaggerNetwork:
-    """``tagger``'s network as an :class:`OnnxTaggerNetwork` (fp32 graph, or int8 LSTM and linear weights)."""
-    import onnxruntime
+def onnx_tagger_network(tagger: "SequenceTagger", int8: bool = False, threads: int = 0,
+                        stored: Optional[bytes] = None, what: str = "the tagger's ONNX graph") -> OnnxTaggerNetwork:
+    """``tagger``'s network as an :class:`OnnxTaggerNetwork`: ``stored`` (a saved graph, checked: operators, inputs,
+    outputs, sizes) when it has the precision asked for, else a graph made from the weights (fp32, or int8 LSTM and
+    linear weights)."""
+    from .onnx_lm import check_graph, check_shapes, graph_precision, onnxruntime_module, quantize_int8
 
-    from .onnx_lm import check_graph, quantize_int8
+    onnxruntime = onnxruntime_module()
 
-    graph = tagger_graph(tagger)
-    data = (quantize_int8(graph) if int8 else graph).SerializeToString()
-    check_graph(data, "the tagger's ONNX graph", TAGGER_INPUTS, TAGGER_OUTPUTS)
+    precision = "int8" if int8 else "fp32"
+    data = stored if stored and graph_precision(check_graph(stored, what, TAGGER_INPUTS, TAGGER_OUTPUTS)) == precision \
+        else None
+    if stored and data is None:
+        warnings.warn(f"{what} does not have precision {precision!r}: making a {precision} graph from the weights "
+                      "instead (export the pipeline again to store it)", stacklevel=2)
+    if data is None:
+        graph = tagger_graph(tagger)
+        data = (quantize_int8(graph) if int8 else graph).SerializeToString()
+    model = check_graph(data, what, TAGGER_INPUTS, TAGGER_OUTPUTS)
+    check_shapes(model, {"vectors": ["batch", "tokens", tagger.embeddings.embedding_length],
+                         "emissions": ["batch", "tokens", len(tagger.label_dictionary)]}, what)
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
-    return OnnxTaggerNetwork(onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]))
+    return OnnxTaggerNetwork(onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]), data)

@@ -69,6 +69,9 @@ def lm_at_precision(lm: "LanguageModel", precision: str) -> "LanguageModel":
 
 #: What computes the character LMs (and the tagger's network) at prediction: PyTorch, or ONNX Runtime on the CPU.
 ENGINES: Tuple[str, ...] = ("torch", "onnx")
+Engine = Literal["torch", "onnx"]
+#: A precision some engine runs: "fp32" and "bf16" (torch), "fp32" and "int8" (onnx); :func:`check_engine` pairs them.
+EnginePrecision = Literal["fp32", "bf16", "int8"]
 
 
 def check_engine(engine: str, precision: str) -> str:

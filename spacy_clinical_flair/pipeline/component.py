@@ -45,7 +45,7 @@ from spacy.tokens import Doc, Span, SpanGroup
 from spacy.util import minibatch
 
 from ..ml.device import resolve_device
-from ..ml.precision import Precision, check_engine, check_precision, effective_precision
+from ..ml.precision import Engine, EnginePrecision, check_engine, effective_precision
 from ..models.flair_data import doc_sentences, predict_entities, prediction_units, predictions_by_doc
 from ..models.tagger_format import MEMBER_FILE, TAGGER_FILE, member_file_names, tagger_from_bytes, tagger_to_bytes
 from ..models.tagger_io import entity_labels, load_tagger
@@ -54,6 +54,8 @@ from .fast_tagger import FastTagger, fast_path_problem
 
 if TYPE_CHECKING:
     from flair.models import SequenceTagger
+
+    from ..ml.onnx_tagger import TaggerGraphs
 
 EntsPolicy = Literal["keep", "replace"]
 #: Doc extension holding ``{"start:end:label": score}`` for every prediction of the component.
@@ -70,7 +72,12 @@ ModelSource = Union[str, List[str], None]
 NER_DEFAULTS: Dict[str, Any] = {
     "model": None, "batch_size": 32, "doc_batch_size": 128, "device": "auto", "ents_policy": "keep",
     "spans_key": None, "max_sentence_tokens": 250, "torch_threads": 0, "min_votes": 0, "precision": "fp32",
+    "engine": "torch",
 }
+#: In a component folder saved with engine "onnx": a tagger file's ONNX graphs, by the tagger file's stem
+#: ("model", "model-0", ...): its LMs ``{stem}.lm-0.onnx``, ``{stem}.lm-1.onnx``, ... and ``{stem}.network.onnx``.
+ONNX_LM_FILE = "{stem}.lm-{index}.onnx"
+ONNX_NETWORK_FILE = "{stem}.network.onnx"
 
 
 def span_score(span: Span) -> Optional[float]:
@@ -89,7 +96,8 @@ class ClinicalFlairNER(Pipe):
         device: str = NER_DEFAULTS["device"], ents_policy: EntsPolicy = NER_DEFAULTS["ents_policy"],
         spans_key: Optional[str] = NER_DEFAULTS["spans_key"], max_sentence_tokens: int = NER_DEFAULTS["max_sentence_tokens"],
         torch_threads: int = NER_DEFAULTS["torch_threads"], min_votes: int = NER_DEFAULTS["min_votes"],
-        precision: Precision = NER_DEFAULTS["precision"], scorer: Optional[Callable] = None,
+        precision: EnginePrecision = NER_DEFAULTS["precision"], engine: Engine = NER_DEFAULTS["engine"],
+        scorer: Optional[Callable] = None,
     ) -> None:
         for key, value in (("batch_size", batch_size), ("doc_batch_size", doc_batch_size),
                            ("max_sentence_tokens", max_sentence_tokens)):
@@ -97,20 +105,21 @@ class ClinicalFlairNER(Pipe):
                 raise ValueError(f"{key} must be at least 1, got {value}")
         if min_votes < 0:
             raise ValueError(f"min_votes must be 0 (a strict majority) or a number of models, got {min_votes}")
-        check_precision(precision)
+        check_engine(engine, precision)
         self.vocab = vocab
         self.name = name
         self.scorer = scorer
         self.cfg: Dict[str, Any] = {
             "model": model, "batch_size": batch_size, "doc_batch_size": doc_batch_size, "device": device,
             "ents_policy": ents_policy, "spans_key": spans_key, "max_sentence_tokens": max_sentence_tokens,
-            "torch_threads": torch_threads, "min_votes": min_votes, "precision": precision, "labels": [],
+            "torch_threads": torch_threads, "min_votes": min_votes, "precision": precision, "engine": engine,
+            "labels": [],
         }
         self.taggers: List["SequenceTagger"] = []
         #: per tagger, its FastTagger (None: Flair's own predict)
         self.fast_taggers: List[Optional[FastTagger]] = []
-        #: "torch", or "onnx" (set_engine; not saved with the pipeline)
-        self.engine = "torch"
+        #: ONNX graphs read with the taggers (a folder saved with engine "onnx"), per tagger; None: made from weights
+        self.stored_graphs: List[Optional["TaggerGraphs"]] = []
         self._device = None
 
     # ------------------------------------------------------------------ the model
@@ -119,6 +128,11 @@ class ClinicalFlairNER(Pipe):
     def labels(self) -> Tuple[str, ...]:
         """Entity types the tagger predicts, without BIOES prefixes."""
         return tuple(self.cfg["labels"])
+
+    @property
+    def engine(self) -> str:
+        """What runs the LMs and the tagger's network: "torch", or "onnx" (ONNX Runtime on the CPU)."""
+        return self.cfg["engine"]
 
     @property
     def tagger(self) -> Optional["SequenceTagger"]:
@@ -150,8 +164,10 @@ class ClinicalFlairNER(Pipe):
         """Use ``tagger`` (already loaded) for prediction; moves it to the configured device."""
         self.set_taggers([tagger])
 
-    def set_taggers(self, taggers: Sequence["SequenceTagger"]) -> None:
-        """Use ``taggers`` (already loaded; several make an ensemble) for prediction, on the configured device."""
+    def set_taggers(self, taggers: Sequence["SequenceTagger"],
+                    graphs: Optional[Sequence[Optional["TaggerGraphs"]]] = None) -> None:
+        """Use ``taggers`` (already loaded; several make an ensemble) for prediction, on the configured device;
+        ``graphs``: their saved ONNX graphs, for engine "onnx" (else made from the weights when needed)."""
         import torch
 
         if not taggers:
@@ -169,14 +185,15 @@ class ClinicalFlairNER(Pipe):
         for tagger in taggers:
             tagger.eval()
         self.taggers = [tagger.to(self._device) for tagger in taggers]
-        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+        self.stored_graphs = list(graphs) if graphs else [None] * len(taggers)
+        self.fast_taggers = [self._fast_tagger(index) for index in range(len(self.taggers))]
         self.cfg["labels"] = sorted({label for tagger in taggers for label in entity_labels(tagger)})
         self._loaded_pid = os.getpid()
 
-    def _fast_tagger(self, tagger: "SequenceTagger") -> Optional[FastTagger]:
-        """The FastTagger for ``tagger`` at the configured precision, or None (with a warning where the
-        precision asked for cannot be had)."""
-        precision = self.cfg["precision"]
+    def _fast_tagger(self, index: int) -> Optional[FastTagger]:
+        """The FastTagger for tagger ``index`` at the configured engine and precision, or None (with a warning where
+        they cannot be had)."""
+        tagger, precision = self.taggers[index], self.cfg["precision"]
         problem = fast_path_problem(tagger)
         if problem:
             if precision != "fp32" or self.engine != "torch":
@@ -185,22 +202,29 @@ class ClinicalFlairNER(Pipe):
                               stacklevel=3)
             return None
         if self.engine == "onnx":
-            return FastTagger(tagger, precision, "onnx")
+            graphs = self.stored_graphs[index]
+            source = f" ({graphs.source})" if graphs and graphs.source else ""
+            return FastTagger(tagger, precision, "onnx", graphs, f"'{self.name}' tagger {index}{source}")
         return FastTagger(tagger, effective_precision(precision, self._device, f"'{self.name}'"))
 
     def set_precision(self, precision: str) -> None:
         """Predict at ``precision`` from now on ("fp32" or "bf16"; see :mod:`spacy_clinical_flair.ml.precision`)."""
         check_engine(self.engine, precision)
         self.cfg["precision"] = precision
-        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+        self._rebuild_fast_taggers()
 
     def set_engine(self, engine: str, precision: Optional[str] = None) -> None:
         """Predict with ``engine`` ("torch", or "onnx": the LMs and the tagger's network run by ONNX Runtime on
         the CPU, decoding unchanged) at ``precision`` (default: as set; "int8" with onnx) from now on."""
         precision = precision or self.cfg["precision"]
-        self.engine = check_engine(engine, precision)
+        self.cfg["engine"] = check_engine(engine, precision)
         self.cfg["precision"] = precision
-        self.fast_taggers = [self._fast_tagger(tagger) for tagger in self.taggers]
+        self._rebuild_fast_taggers()
+
+    def _rebuild_fast_taggers(self) -> None:
+        """After a change of engine or precision: graphs made anew from the weights (saved ones are let go)."""
+        self.stored_graphs = [None] * len(self.taggers)
+        self.fast_taggers = [self._fast_tagger(index) for index in range(len(self.taggers))]
 
     def _require_taggers(self) -> List["SequenceTagger"]:
         if not self.taggers:
@@ -297,10 +321,14 @@ class ClinicalFlairNER(Pipe):
         path.mkdir(parents=True, exist_ok=True)
         serializers: Dict[str, Callable] = {CFG_FILE: lambda p: srsly.write_json(p, self.cfg)}
         if taggers:
-            for old in [path / TAGGER_FILE, *path.glob(MEMBER_FILE.format("*"))]:
+            for old in [path / TAGGER_FILE, *path.glob(MEMBER_FILE.format("*")), *path.glob("*.onnx")]:
                 old.unlink(missing_ok=True)  # a smaller ensemble must not inherit members of an earlier save
             for name, tagger in zip(member_file_names(len(taggers)), taggers):
                 serializers[name] = lambda p, tagger=tagger: p.write_bytes(tagger_to_bytes(tagger))
+            for name, fast in zip(member_file_names(len(taggers)), self.fast_taggers):
+                graphs = fast.graphs() if fast is not None else None
+                if graphs is not None:
+                    serializers.update(onnx_serializers(Path(name).stem, graphs))
         util.to_disk(path, serializers, [name for name in exclude if name != "model"])
 
     def from_disk(self, path, *, exclude: Iterable[str] = tuple()) -> "ClinicalFlairNER":
@@ -320,7 +348,8 @@ class ClinicalFlairNER(Pipe):
             raise FileNotFoundError(f"{path / TAGGER_FILE} is missing: the pipeline folder has no tagger for "
                                     f"'{self.name}'. Save it again with nlp.to_disk() after the component was "
                                     f"initialised.{legacy}")
-        self.set_taggers([tagger_from_bytes(file.read_bytes(), str(file)) for file in files])
+        graphs = [read_onnx_graphs(path, file.stem) if self.engine == "onnx" else None for file in files]
+        self.set_taggers([tagger_from_bytes(file.read_bytes(), str(file)) for file in files], graphs)
         return self
 
     def to_bytes(self, *, exclude: Iterable[str] = tuple()) -> bytes:
@@ -348,6 +377,35 @@ def saved_member_files(folder: Path) -> List[Path]:
     return members
 
 
+def onnx_serializers(stem: str, graphs: "TaggerGraphs") -> Dict[str, Callable]:
+    """``util.to_disk`` writers of one tagger's ONNX graphs, by file name."""
+    files = {ONNX_LM_FILE.format(stem=stem, index=i): data for i, data in enumerate(graphs.lms)}
+    files[ONNX_NETWORK_FILE.format(stem=stem)] = graphs.network
+    return {name: (lambda p, data=data: p.write_bytes(data)) for name, data in files.items()}
+
+
+def read_onnx_graphs(folder: Path, stem: str) -> Optional["TaggerGraphs"]:
+    """The ONNX graphs saved beside tagger file ``stem`` (None when there are none: they are then made from the
+    weights); each file's size is checked before it is read, its content when it is used."""
+    from ..ml.onnx_lm import MAX_GRAPH_BYTES, OnnxModelError
+    from ..ml.onnx_tagger import TaggerGraphs
+
+    network = folder / ONNX_NETWORK_FILE.format(stem=stem)
+    lms: List[Path] = []
+    while (folder / ONNX_LM_FILE.format(stem=stem, index=len(lms))).is_file():
+        lms.append(folder / ONNX_LM_FILE.format(stem=stem, index=len(lms)))
+    if not network.is_file():
+        if lms:
+            raise OnnxModelError(f"{folder} has ONNX LM graphs for {stem} but no {network.name}: export the "
+                                 "pipeline again (export-onnx)")
+        return None
+    for file in [*lms, network]:
+        if file.is_symlink() or file.stat().st_size > MAX_GRAPH_BYTES:
+            raise OnnxModelError(f"{file} is a link or larger than {MAX_GRAPH_BYTES} bytes: not a graph this "
+                                 "package saves")
+    return TaggerGraphs([file.read_bytes() for file in lms], network.read_bytes(), str(folder / f"{stem}.*.onnx"))
+
+
 def model_sources(model: ModelSource) -> List[str]:
     """The config's ``model`` as a list of sources (empty when unset)."""
     if model is None:
@@ -360,10 +418,10 @@ def model_sources(model: ModelSource) -> List[str]:
 def make_clinical_flair_ner(
     nlp: Language, name: str, model: Union[str, List[str], None], batch_size: int, doc_batch_size: int, device: str,
     ents_policy: EntsPolicy, spans_key: Optional[str], max_sentence_tokens: int, torch_threads: int, min_votes: int,
-    precision: Precision, scorer: Optional[Callable],
+    precision: EnginePrecision, engine: Engine, scorer: Optional[Callable],
 ) -> ClinicalFlairNER:
     """spaCy factory for :class:`ClinicalFlairNER`. Cheap: nothing is loaded until initialize()/from_disk()."""
     return ClinicalFlairNER(nlp.vocab, name, model=model, batch_size=batch_size, doc_batch_size=doc_batch_size,
                             device=device, ents_policy=ents_policy, spans_key=spans_key,
                             max_sentence_tokens=max_sentence_tokens, torch_threads=torch_threads,
-                            min_votes=min_votes, precision=precision, scorer=scorer)
+                            min_votes=min_votes, precision=precision, engine=engine, scorer=scorer)

@@ -25,7 +25,7 @@ uses Flair's own ``predict``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple, Union, cast
 
 from ..ml.lm_vectors import TextUnit, VectorSettings, batch_states, token_unit
 from ..ml.precision import check_engine, lm_at_precision
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     import torch
     from flair.embeddings import OneHotEmbeddings
     from flair.models import LanguageModel, SequenceTagger
+
+    from ..ml.onnx_tagger import TaggerGraphs
 
 
 def embedding_stack(tagger: "SequenceTagger") -> List:
@@ -110,7 +112,10 @@ class FastTagger:
     :func:`spacy_clinical_flair.ml.precision.effective_precision` (on hardware without bfloat16 it is slower).
     """
 
-    def __init__(self, tagger: "SequenceTagger", precision: str = "fp32", engine: str = "torch") -> None:
+    def __init__(self, tagger: "SequenceTagger", precision: str = "fp32", engine: str = "torch",
+                 graphs: Optional["TaggerGraphs"] = None, what: str = "the tagger") -> None:
+        """``graphs``: with engine "onnx", saved graphs of this tagger (checked against it; made from the weights
+        when absent); ``what`` names the tagger in errors about them."""
         problem = fast_path_problem(tagger)
         if problem:
             raise ValueError(f"this tagger needs Flair's own predict: {problem}")
@@ -118,25 +123,34 @@ class FastTagger:
         self.engine = check_engine(engine, precision)
         self.precision = precision
         # Flair concatenates a token's embeddings in the sorted order of their names
-        self.members: List[Member] = [self._member(embedding)
-                                      for embedding in sorted(embedding_stack(tagger), key=lambda m: m.name)]
+        embeddings = sorted(embedding_stack(tagger), key=lambda m: m.name)
+        stored_lms = list(graphs.lms) if graphs else []
+        if graphs and len(stored_lms) != sum(1 for e in embeddings if hasattr(e, "lm")):
+            raise ValueError(f"{what} has {len(stored_lms)} saved ONNX LM graphs for "
+                             f"{sum(1 for e in embeddings if hasattr(e, 'lm'))} character LMs; export it again")
+        self.members: List[Member] = []
+        for embedding in embeddings:
+            self.members.append(self._member(embedding, stored_lms, what))
         #: engine "onnx": the tagger's network (reprojection, BiLSTM, emissions) run by ONNX Runtime
         self.network = None
         if engine == "onnx":
             from ..ml.onnx_tagger import onnx_tagger_network
 
-            self.network = onnx_tagger_network(tagger, int8=precision == "int8")
+            self.network = onnx_tagger_network(tagger, int8=precision == "int8", stored=graphs.network if graphs else None,
+                                               what=f"{what}'s ONNX network graph")
 
-    def _member(self, embedding) -> Member:
+    def _member(self, embedding, stored_lms: List[bytes], what: str) -> Member:
+        """The member for one embedding; with engine "onnx", an LM takes the next of ``stored_lms`` if any."""
         from flair.embeddings import OneHotEmbeddings
 
         if isinstance(embedding, OneHotEmbeddings):
             return WordMember(embedding.name, embedding)
         lm: Any = lm_at_precision(embedding.lm, self.precision) if self.engine == "torch" else None
         if lm is None:  # onnx: an OnnxLM answers what batch_states asks of a LanguageModel
-            from ..ml.onnx_lm import onnx_copy
+            from ..ml.onnx_lm import onnx_lm_from
 
-            lm = onnx_copy(embedding.lm, int8=self.precision == "int8")
+            lm = onnx_lm_from(embedding.lm, self.precision, stored_lms.pop(0) if stored_lms else None,
+                              f"{what}'s ONNX graph of LM {len(self.lm_members)} ({embedding.name})")
         return LMMember(embedding.name, lm, VectorSettings(
             tokenized=embedding.tokenized_lm, with_whitespace=embedding.with_whitespace,
             chars_per_chunk=embedding.chars_per_chunk))
@@ -144,6 +158,14 @@ class FastTagger:
     @property
     def lm_members(self) -> List[LMMember]:
         return [member for member in self.members if isinstance(member, LMMember)]
+
+    def graphs(self) -> Optional["TaggerGraphs"]:
+        """With engine "onnx", the ONNX graphs it runs (to save them); else None."""
+        from ..ml.onnx_tagger import TaggerGraphs
+
+        if self.network is None:
+            return None
+        return TaggerGraphs([cast(Any, member.lm).graph for member in self.lm_members], self.network.graph)
 
     def predict(self, sentences: Sequence[SentenceTokens], batch_size: int = 32) -> List[List[Prediction]]:
         """Entities of each sentence as ``(start_token, end_token, label, score)`` in Doc token indices."""

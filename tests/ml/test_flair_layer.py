@@ -381,6 +381,35 @@ def test_onnx_engine_on_the_layer_gives_the_same_vectors_and_entities(trained_pi
         set_engine(nlp, "tensorrt")
 
 
+def test_export_onnx_saves_the_layers_graphs_inside_its_weights_and_loads_them_checked(trained_pipeline, tmp_path):
+    """export-onnx on the trained sample pipeline: config engine "onnx", the LM graphs saved with the layer's weights
+    and run when loaded (not made again), the entities PyTorch's; a saved graph that is not one is refused."""
+    pytest.importorskip("onnxruntime")
+    import srsly
+
+    from spacy_clinical_flair.ml.onnx_lm import OnnxModelError
+    from spacy_clinical_flair.pipeline.onnx_export import export_onnx
+
+    result, dev = trained_pipeline
+    nlp = spacy.load(result.best_model)
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(nlp.vocab)]
+    torch_ents = [ents(doc) for doc in nlp.pipe(texts)]
+    assert sum(map(len, torch_ents)) > 10
+    report = export_onnx(nlp, tmp_path / "onnx", "fp32", texts)
+    assert (report.parts, report.agreement) == (1, 1.0)
+    loaded = spacy.load(tmp_path / "onnx")
+    shim = flair_shims(loaded)[0]
+    assert shim.engine == "onnx" and len(shim.stored_graphs) == 2
+    assert [lm.graph for lm in shim.prediction_lms()] == shim.stored_graphs
+    assert [ents(doc) for doc in loaded.pipe(texts)] == torch_ents
+    saved = srsly.msgpack_loads(shim.to_bytes())
+    assert saved["onnx"] == shim.stored_graphs
+    saved["onnx"][1] = b"garbage"
+    fresh = FlairLMShim(shim.settings, 1, "fp32", engine="onnx")
+    with pytest.raises(OnnxModelError, match="Flair vectors layer's ONNX graph of LM 1 is not an ONNX model"):
+        fresh.from_bytes(srsly.msgpack_dumps(saved))
+
+
 def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, clinical_nlp, monkeypatch):
     # oneDNN caches one LSTM kernel per input shape: with a new length every batch, a long stream grows the
     # process by hundreds of MB; batch lengths rounded up to a multiple of LENGTH_BUCKET keep the shapes few
