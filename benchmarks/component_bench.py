@@ -11,7 +11,9 @@ DATA.spacy (gold entities in it; sentences as the component splits them):
   ``--batch-sizes`` (the best reported), the others at fp32's best batch size. bf16 is measured even on a CPU
   without bfloat16 instructions (the component itself would warn and use fp32 there): the table says whether the CPU has them;
 * ``int8``: the component with its LM copies quantised by ``torch.ao.quantization.quantize_dynamic``
-  (LSTM and Linear, qint8): measured to decide whether int8 pays; not a component setting.
+  (LSTM and Linear, qint8): measured to decide whether int8 pays; not a component setting;
+* ``onnx``, ``onnx-int8``: the component with ``engine: "onnx"`` (ONNX Runtime runs the LMs and the tagger's
+  network; the onnx extra), ``precision`` "fp32" / "int8".
 
 Reported per system: sentences/s, peak RSS, strict micro F1 against the gold entities, and entity-level
 agreement with the component at fp32 (|A ∩ B| / |A ∪ B| over (document, start, end, label)).
@@ -20,7 +22,7 @@ agreement with the component at fp32 (|A ∩ B| / |A ∪ B| over (document, star
 again and again, fresh Docs), RSS after 1,000 and after N sentences.
 
     python benchmarks/component_bench.py DATA.spacy --model base=PIPE_OR_TAGGER --model paper=TAGGER \\
-        [--docs base=100,paper=12] [--systems raw,fp32,bf16,int8] [--batch-sizes 32,64,128] [--stream 100000]
+        [--docs base=100,paper=12] [--systems raw,fp32,bf16,int8,onnx,onnx-int8] [--batch-sizes 32,64,128] [--stream 100000]
 """
 from __future__ import annotations
 
@@ -89,11 +91,13 @@ def run_system(system: str, model: str, data: str, n_docs: int, batch_size: int,
                 predicted.add((d, first.idx, last.idx + len(last.text), span.get_label("ner").value))
         n_sentences = len(units)
     else:
-        precision = "fp32" if system == "int8" else system
+        engine, precision = {"int8": ("torch", "fp32"), "onnx": ("onnx", "fp32"),
+                             "onnx-int8": ("onnx", "int8")}.get(system, ("torch", system))
         if precision == "bf16":  # measured whatever the CPU has; the component would fall back to fp32
             precisions.bf16_supported = lambda device: True
         nlp.add_pipe("clinical_flair_ner", config={"device": "cpu", "batch_size": batch_size, "precision": precision,
-                                                    "ents_policy": "replace", "torch_threads": threads})
+                                                    "engine": engine, "ents_policy": "replace",
+                                                    "torch_threads": threads})
         ner = nlp.get_pipe("clinical_flair_ner")
         ner.set_tagger(tagger)
         if system == "int8":
