@@ -18,6 +18,7 @@ from .deid.component import DEID_DEFAULTS, DEID_EXTENSION, PATIENT_EXTENSION, ma
 from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
+from .ml.shared_vectors import make_share_lm_vectors
 from .pipeline.assertion import negex_termset
 from .pipeline.component import (
     NER_DEFAULTS,
@@ -26,7 +27,7 @@ from .pipeline.component import (
     make_clinical_flair_ner,
     span_score,
 )
-from .pipeline.vote import make_copy_ents, make_vote
+from .pipeline.vote import make_copy_ents, make_union_ents, make_vote
 from .text.sentences import make_clinical_sentencizer
 from .text.tokenizer import TOKENIZER_NAME, create_clinical_tokenizer
 from .text.windows import configure_sentence_windows
@@ -34,6 +35,7 @@ from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
 
 __all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
            "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_deidentify", "make_precompute_vectors",
+           "make_share_lm_vectors", "make_union_ents",
            "make_ner_error_scorer", "make_training_budget", "make_vote", "negex_termset"]
 
 NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
@@ -76,6 +78,10 @@ Language.factory(
 )(make_vote)
 
 Language.factory(
+    "clinical_flair_union_ents", assigns=["doc.ents"], default_config={"spans_keys": []},
+)(make_union_ents)
+
+Language.factory(
     "clinical_flair_deidentify", requires=["doc.ents"], assigns=[f"doc._.{DEID_EXTENSION}"],
     default_config=DEID_DEFAULTS,
 )(make_deidentify)
@@ -85,6 +91,7 @@ registry.tokenizers(TOKENIZER_NAME)(create_clinical_tokenizer)
 registry.architectures("clinical_flair.FlairVectors.v1")(FlairVectors)
 registry.architectures("clinical_flair.FlairEmbed.v1")(FlairEmbed)
 registry.callbacks("clinical_flair.precompute_vectors.v1")(make_precompute_vectors)
+registry.callbacks("clinical_flair.share_lm_vectors.v1")(make_share_lm_vectors)
 registry.callbacks("clinical_flair.blas_ops.v1")(make_blas_ops)
 registry.callbacks(BUDGET_CALLBACK)(make_training_budget)
 registry.misc("clinical_flair.negex_termset.v1")(negex_termset)

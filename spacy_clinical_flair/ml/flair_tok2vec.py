@@ -23,10 +23,9 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, cast
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
-import srsly
 from spacy.tokens import Doc
 from thinc.api import LayerNorm, Linear, Model, chain, concatenate, glorot_uniform_init, with_array, zero_init
 from thinc.layers import maxout as thinc_maxout
@@ -34,10 +33,12 @@ from thinc.shims import Shim
 from thinc.types import Floats2d
 from thinc.util import partial
 
-from ..models.lm_io import LMFileError, lm_from_bytes, lm_to_bytes, load_language_model
+from ..models.lm_io import load_language_model
+from .flair_layer_io import layer_from_bytes, layer_to_bytes
 from .lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
 from .pipeline_models import pipeline_nodes
 from .precision import check_engine, check_precision, effective_precision, lm_at_precision
+from .shared_vectors import borrow, fingerprint, lend, role_of
 
 if TYPE_CHECKING:
     from flair.models import LanguageModel
@@ -86,6 +87,9 @@ class FlairLMShim(Shim):
         self._copies: Dict[str, List["LanguageModel"]] = {}
         #: ONNX graphs of the LMs read with them (a pipeline saved with engine "onnx"), used by engine "onnx"
         self.stored_graphs: List[bytes] = []
+        #: the pipeline's Flair layers, when they share vectors (:mod:`.shared_vectors`); None: no sharing
+        self.share_group: Optional[Callable[[], List["FlairLMShim"]]] = None
+        self._fingerprint: Optional[str] = None
 
     @property
     def lms(self) -> List["LanguageModel"]:
@@ -103,6 +107,17 @@ class FlairLMShim(Shim):
         self._device: Optional[torch.device] = None
         self._copies = {}
         self.stored_graphs = []
+        self._fingerprint = None
+
+    def lm_fingerprint(self) -> str:
+        """The LMs' :func:`.shared_vectors.fingerprint`, computed once."""
+        if self._fingerprint is None:
+            self._fingerprint = fingerprint(self.lms)
+        return self._fingerprint
+
+    def share_key(self) -> str:
+        """What decides this layer's prediction vectors: its LMs, settings, engine and precision."""
+        return f"{self.lm_fingerprint()}|{self.settings!r}|{self.engine}|{self.precision}"
 
     def set_precision(self, precision: str) -> None:
         """Compute vectors outside training at ``precision`` ("fp32" or "bf16"; "int8" with the onnx engine)."""
@@ -166,6 +181,9 @@ class FlairLMShim(Shim):
         self._move_to_thinc_device()
         keys = [doc_key(doc) for doc in docs] if (store or len(self.cache)) else [b""] * len(docs)
         found: List[Optional[numpy.ndarray]] = [self.cache.get(key) if key else None for key in keys]
+        role = role_of(self, self.share_group()) if self.share_group is not None and not store else None
+        if role is not None and role.position > 0:
+            found = [vectors if vectors is not None else borrow(doc, role.fingerprint) for doc, vectors in zip(docs, found)]
         missing = [i for i, vectors in enumerate(found) if vectors is None]
         if missing:
             lms = self.training_lms() if store else self.prediction_lms()
@@ -174,6 +192,9 @@ class FlairLMShim(Shim):
                 found[i] = vectors
                 if store:
                     self.cache.put(keys[i], vectors)
+        if role is not None and role.lends:
+            for doc, lent in zip(docs, found):
+                lend(doc, role.fingerprint, cast(numpy.ndarray, lent), role.size - 1)
         return found  # type: ignore[return-value]
 
     def precompute(self, docs: Sequence[Doc], group_docs: int = 200,
@@ -227,31 +248,10 @@ class FlairLMShim(Shim):
         return duplicate
 
     def to_bytes(self) -> bytes:
-        if not self.lms:
-            raise ValueError("the Flair vectors layer has no language models to save: initialize the pipeline "
-                             "(nlp.initialize() or spacy train) before saving it")
-        saved: Dict[str, List[bytes]] = {"lms": [lm_to_bytes(lm) for lm in self.lms]}
-        if self.engine == "onnx":  # the graphs it predicts with, so that loading does not make them again
-            saved["onnx"] = [cast(Any, lm).graph for lm in self.prediction_lms()]
-        return srsly.msgpack_dumps(saved)
+        return layer_to_bytes(self)
 
     def from_bytes(self, data: bytes) -> "FlairLMShim":
-        what = "the pipeline's Flair vectors layer"
-        try:
-            saved = srsly.msgpack_loads(data)
-            blobs, graphs = saved["lms"], saved.get("onnx", [])
-        except Exception as err:  # msgpack raises its own types on malformed input
-            raise LMFileError(f"{what} could not be read ({type(err).__name__}: {err}); save it again") from None
-        if not isinstance(blobs, list) or not 1 <= len(blobs) <= 8 or not all(isinstance(b, bytes) for b in blobs):
-            raise LMFileError(f"{what} does not hold 1 to 8 language models; save it again")
-        if not isinstance(graphs, list) or (graphs and len(graphs) != len(blobs)) or \
-                not all(isinstance(g, bytes) for g in graphs):
-            raise LMFileError(f"{what} holds ONNX graphs that do not match its {len(blobs)} LMs; export it again")
-        self.set_lms([lm_from_bytes(blob, has_decoder=False, what=f"{what}, LM {i}") for i, blob in enumerate(blobs)])
-        self.stored_graphs = graphs
-        if self.engine == "onnx":
-            self.prediction_lms()  # the saved graphs are checked now, at load time, not at the first document
-        return self
+        return layer_from_bytes(self, data)
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:

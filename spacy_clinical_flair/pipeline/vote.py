@@ -4,7 +4,8 @@
 into a span group of its own and can clear ``doc.ents`` for the next system; ``clinical_flair_ner`` writes its
 predictions to a group itself (``spans_key``). ``clinical_flair_vote`` then keeps an entity when at least
 ``min_votes`` of the named span groups hold exactly it (same tokens, same label; default: a strict majority),
-with :func:`spacy_clinical_flair.pipeline.ensemble.vote`, and writes the winners to ``doc.ents``::
+with :func:`spacy_clinical_flair.pipeline.ensemble.vote`, and writes the winners to ``doc.ents``
+(``clinical_flair_union_ents`` instead joins the groups of heads for different types)::
 
     ner (spaCy)           -> clinical_flair_copy_ents {spans_key: "spacy", clear_ents: true}
     clinical_flair_ner    -> spans_key "flair", ents_policy "replace"  (then copy_ents clears, or policy keeps)
@@ -67,6 +68,32 @@ class VoteEnts:
 
     def score(self, examples, **kwargs) -> Dict[str, float]:
         return self.scorer(examples, **kwargs) if self.scorer else {}
+
+
+class UnionEnts:
+    """``doc.ents`` from several span groups that may overlap (heads for different entity types): every span of the
+    groups, overlaps resolved by spaCy's ``filter_spans`` (the longest span wins; of equal lengths, the one that
+    starts first). The groups keep every span, overlapping ones included."""
+
+    def __init__(self, name: str, spans_keys: Sequence[str]) -> None:
+        if not spans_keys:
+            raise ValueError(f"'{name}' needs the span groups to join, e.g. spans_keys = [\"drugs\", \"symptoms\"]")
+        self.name, self.spans_keys = name, list(spans_keys)
+
+    def __call__(self, doc: Doc) -> Doc:
+        from spacy.util import filter_spans
+
+        missing = [key for key in self.spans_keys if key not in doc.spans]
+        if missing:
+            raise ValueError(f"'{self.name}': the Doc has no span group {missing[0]!r}; put the component that writes "
+                             f"it (e.g. clinical_flair_copy_ents with spans_key {missing[0]!r}) before '{self.name}'")
+        doc.ents = filter_spans([span for key in self.spans_keys for span in doc.spans[key]])
+        return doc
+
+
+def make_union_ents(nlp: Language, name: str, spans_keys: List[str]) -> UnionEnts:
+    """spaCy factory for :class:`UnionEnts`."""
+    return UnionEnts(name, spans_keys)
 
 
 def group_predictions(group: SpanGroup) -> List[Prediction]:

@@ -410,6 +410,64 @@ def test_export_onnx_saves_the_layers_graphs_inside_its_weights_and_loads_them_c
         fresh.from_bytes(srsly.msgpack_dumps(saved))
 
 
+def test_heads_on_the_same_lms_run_them_once_and_store_them_once(trained_pipeline, tmp_path, monkeypatch):
+    """configs/clinical_heads.cfg with the trained pipeline as all three heads: every head's span group is what the
+    pipeline predicts alone, the LMs run once per document (not once per head), no loan outlives the pipe, and
+    the LMs are saved once; without the sharing callback the saved heads cannot load their LMs, and say why."""
+    import subprocess
+    import sys
+
+    from spacy_clinical_flair.ml import flair_tok2vec, shared_vectors
+    from spacy_clinical_flair.models.lm_io import LMFileError, lm_to_bytes
+
+    result, dev = trained_pipeline
+    alone = spacy.load(result.best_model)
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(alone.vocab)]
+    expected = [ents(doc) for doc in alone.pipe(texts)]
+    assert sum(map(len, expected)) > 10
+    out = tmp_path / "heads"
+    paths = [arg for key in ("drugs", "procedures", "symptoms") for arg in (f"--paths.{key}", str(result.best_model))]
+    subprocess.run([sys.executable, "-m", "spacy", "assemble", str(REPO / "configs/clinical_heads.cfg"), str(out),
+                    *paths], check=True, capture_output=True)
+    lm_bytes = sum(len(lm_to_bytes(lm)) for lm in flair_shims(alone)[0].lms)
+    sizes = {key: (out / f"ner_{key}" / "model").stat().st_size for key in ("drugs", "procedures", "symptoms")}
+    assert sizes["procedures"] == sizes["symptoms"] < sizes["drugs"] - lm_bytes + 1000  # one copy of the LMs
+
+    computed = []
+    real = flair_tok2vec.doc_vectors
+    monkeypatch.setattr(flair_tok2vec, "doc_vectors", lambda lms, docs, settings: computed.append(len(docs))
+                        or real(lms, docs, settings))
+    heads = spacy.load(out)
+    assert len({id(shim.lms[0]) for shim in flair_shims(heads)}) == 1  # one copy in memory too
+    docs = list(heads.pipe(texts))
+    assert sum(computed) == len(texts)
+    assert shared_vectors.outstanding() == 0
+    for key in ("drugs", "procedures", "symptoms"):
+        assert [[(s.start_char, s.end_char, s.label_) for s in doc.spans[key]] for doc in docs] == expected
+    assert [ents(doc) for doc in docs] == expected  # three equal groups: their union without overlaps is one of them
+    with pytest.raises(LMFileError, match="shares the LMs of another Flair layer"):
+        spacy.load(out, config={"nlp": {"after_pipeline_creation": None}})
+
+
+def test_union_of_head_groups_keeps_the_longest_of_overlapping_spans(clinical_nlp):
+    from spacy.tokens import Span, SpanGroup
+
+    from spacy_clinical_flair.pipeline.vote import UnionEnts
+
+    doc = clinical_nlp("Dolor torácico tras aspirina y biopsia hepática.")
+    words = [token.text for token in doc]
+    assert words[:7] == ["Dolor", "torácico", "tras", "aspirina", "y", "biopsia", "hepática"]
+    doc.spans["drugs"] = SpanGroup(doc, spans=[Span(doc, 3, 4, "FARMACO")])
+    doc.spans["symptoms"] = SpanGroup(doc, spans=[Span(doc, 0, 2, "SINTOMA")])
+    doc.spans["procedures"] = SpanGroup(doc, spans=[Span(doc, 0, 1, "PROC"), Span(doc, 5, 7, "PROC")])
+    UnionEnts("entities", ["drugs", "procedures", "symptoms"])(doc)
+    assert [(e.text, e.label_) for e in doc.ents] == [("Dolor torácico", "SINTOMA"), ("aspirina", "FARMACO"),
+                                                      ("biopsia hepática", "PROC")]
+    assert len(doc.spans["procedures"]) == 2  # the groups keep the overlapping span
+    with pytest.raises(ValueError, match="has no span group 'findings'"):
+        UnionEnts("entities", ["findings"])(doc)
+
+
 def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, clinical_nlp, monkeypatch):
     # oneDNN caches one LSTM kernel per input shape: with a new length every batch, a long stream grows the
     # process by hundreds of MB; batch lengths rounded up to a multiple of LENGTH_BUCKET keep the shapes few
