@@ -1,6 +1,7 @@
 """What a Flair vectors layer saves (``FlairLMShim.to_bytes``) and how it is read back, without pickle.
 
-msgpack of a dict: ``"lms"``, the LMs as safetensors blobs (JSON config in each header); with engine "onnx",
+msgpack of a dict: ``"lms"``, the LMs as safetensors blobs (JSON config in each header; float16 where that loses
+nothing: :func:`exact_in_half`); with engine "onnx",
 ``"onnx"``, the graphs it predicts with (checked by :func:`~.onnx_lm.check_graph` when loaded). A layer whose
 LMs are those of an earlier layer of the same pipeline (heads sharing vectors, :mod:`.shared_vectors`) saves
 ``"same_lms_as"``, the LMs' fingerprint, instead of a second copy; loading the pipeline gives it the earlier
@@ -39,10 +40,19 @@ def layer_to_bytes(shim: "FlairLMShim") -> bytes:
     if earlier_owner(shim) is not None:
         saved["same_lms_as"] = shim.lm_fingerprint()
     else:
-        saved["lms"] = [lm_to_bytes(lm) for lm in shim.lms]
+        saved["lms"] = [lm_to_bytes(lm, half=exact_in_half(lm)) for lm in shim.lms]
     if shim.engine == "onnx":  # the graphs it predicts with, so that loading does not make them again
         saved["onnx"] = [cast(Any, lm).graph for lm in shim.prediction_lms()]
     return srsly.msgpack_dumps(saved)
+
+
+def exact_in_half(lm: Any) -> bool:
+    """Whether every weight of ``lm`` is a float16 value (LMs read from float16 files, as assets/lms ships them):
+    then float16 storage gives back the same float32 weights, bit for bit, at half the size."""
+    import torch
+
+    return all(not tensor.is_floating_point() or torch.equal(tensor, tensor.half().to(tensor.dtype))
+               for tensor in lm.state_dict().values())
 
 
 def layer_from_bytes(shim: "FlairLMShim", data: bytes) -> "FlairLMShim":

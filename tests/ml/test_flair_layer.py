@@ -468,6 +468,33 @@ def test_union_of_head_groups_keeps_the_longest_of_overlapping_spans(clinical_nl
         UnionEnts("entities", ["findings"])(doc)
 
 
+def test_lms_that_are_float16_values_are_saved_in_half_and_come_back_bit_for_bit(tiny_lms):
+    """LMs read from float16 files (as assets/lms ships them) are saved in float16 inside the pipeline, half the
+    bytes, the same float32 weights after loading; other LMs are saved in float32."""
+    import copy
+
+    import srsly
+
+    from spacy_clinical_flair.models.lm_io import lm_to_bytes
+
+    rounded = [copy.deepcopy(lm) for lm in tiny_lms]
+    for lm in rounded:
+        with torch.no_grad():
+            for tensor in lm.parameters():
+                tensor.copy_(tensor.half().float())
+    settings = VectorSettings()
+    for lms, half in ((rounded, True), (tiny_lms, False)):
+        shim = FlairLMShim(settings, 1)
+        shim.set_lms(lms)
+        data = shim.to_bytes()
+        assert [len(blob) for blob in srsly.msgpack_loads(data)["lms"]] == [len(lm_to_bytes(lm, half=half)) for lm in lms]
+        again = FlairLMShim(settings, 1).from_bytes(data)
+        for original, loaded in zip(lms, again.lms):  # (the layer keeps no decoder)
+            weights = original.state_dict()
+            assert loaded.state_dict() and all(tensor.dtype == torch.float32 and torch.equal(weights[name], tensor)
+                                               for name, tensor in loaded.state_dict().items())
+
+
 def test_lm_batches_are_padded_to_few_shapes_without_changing_a_state(tiny_lms, clinical_nlp, monkeypatch):
     # oneDNN caches one LSTM kernel per input shape: with a new length every batch, a long stream grows the
     # process by hundreds of MB; batch lengths rounded up to a multiple of LENGTH_BUCKET keep the shapes few
