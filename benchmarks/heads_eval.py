@@ -1,10 +1,10 @@
 """A pipeline of several heads (configs/clinical_heads.cfg) against its single-type pipelines: accuracy and speed.
 
-    python benchmarks/heads_eval.py PIPELINE --head drugs=PHARMACONER_TEST.spacy=PHARMACONER_PIPELINE \\
-        --head procedures=MEDPROCNER_TEST.spacy=MEDPROCNER_PIPELINE --head symptoms=SYMPTEMIST_TEST.spacy=... \\
+    python benchmarks/heads_eval.py PIPELINE --head drugs PHARMACONER_TEST.spacy PHARMACONER_PIPELINE \\
+        --head procedures MEDPROCNER_TEST.spacy MEDPROCNER_PIPELINE --head symptoms SYMPTEMIST_TEST.spacy ... \\
         [--speed-data TEST.spacy] [--output result.json]
 
-For each head (``KEY=GOLD=SINGLE``): the heads pipeline predicts GOLD's texts and its span group KEY is scored
+For each head (``KEY GOLD SINGLE``): the heads pipeline predicts GOLD's texts and its span group KEY is scored
 against GOLD's entities (strict micro and per-label P/R/F1, spaCy's ``Scorer.score_spans``); the single-type
 pipeline SINGLE predicts the same texts (``doc.ents``); the two are compared by the paired bootstrap over
 documents (``evaluate.significance``). Speed: the heads pipeline over the texts of ``--speed-data`` (default: the
@@ -61,7 +61,8 @@ def timed(nlp, texts: List[str], repeats: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("pipeline")
-    parser.add_argument("--head", action="append", required=True, help="KEY=GOLD.spacy=SINGLE_PIPELINE (repeat)")
+    parser.add_argument("--head", action="append", nargs=3, required=True, metavar=("KEY", "GOLD", "SINGLE"),
+                        help="a head's span-group key, its gold .spacy file and its single-type pipeline (repeat)")
     parser.add_argument("--speed-data", type=Path)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--output", type=Path)
@@ -69,8 +70,7 @@ def main() -> None:
     heads = spacy.load(args.pipeline)
     result: Dict = {"pipeline": args.pipeline, "heads": {}}
     singles = {}
-    for spec in args.head:
-        key, gold_path, single_path = spec.split("=", 2)
+    for key, gold_path, single_path in args.head:
         single = singles[key] = spacy.load(single_path)
         gold = read(Path(gold_path), heads.vocab)
         texts = [doc.text for doc in gold]
@@ -89,7 +89,7 @@ def main() -> None:
               f"single pipeline: {test.summary('shared', 'single')}; identical entities: {head['identical_entities']}")
         for label, row in sorted(s["ents_per_type"].items()):
             print(f"  {label}: P {row['p']:.4f} R {row['r']:.4f} F1 {row['f']:.4f}")
-    speed_path = args.speed_data or Path(args.head[0].split("=", 2)[1])
+    speed_path = args.speed_data or Path(args.head[0][1])
     texts = [doc.text for doc in read(speed_path, heads.vocab)]
     shared_seconds = timed(heads, texts, args.repeats)
     single_seconds = {key: timed(nlp, texts, args.repeats) for key, nlp in singles.items()}

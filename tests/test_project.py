@@ -92,7 +92,8 @@ def test_meddocan_asset_is_fetched_from_a_git_repository(tmp_path):
 
 
 PATH_VARS = {"train_dir", "dev_dir", "test_dir", "lm_config", "base_lm_forward", "base_lm_backward", "lm_text_dir",
-             "lm_forward", "lm_backward", "spacy_config", "tagger_config", "pipeline_config"}
+             "lm_forward", "lm_backward", "spacy_config", "tagger_config", "pipeline_config", "drugs_dir",
+             "procedures_dir", "symptoms_dir"}
 FILE = re.compile(r"(?<![\w./-])((?:corpus|training|configs|assets)/[^\s'\"\]]+|\$\{vars\.(\w+)\})")
 
 
