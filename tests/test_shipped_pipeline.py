@@ -14,6 +14,8 @@ import pytest
 from .conftest import REPO
 
 PACKAGES = sorted((REPO / "models").glob("es_meddocan_flair-*.tar.gz"))
+HEADS_PACKAGES = sorted((REPO / "models").glob("es_clinical_flair-*.tar.gz"))
+HEADS_SECTION = "## Drugs, procedures and symptoms"
 
 
 def readme_quickstart():
@@ -64,3 +66,29 @@ def test_the_shipped_package_carries_its_licence():
         for path in (f"{root}/LICENSE", f"{root}/{name}/{root}/LICENSE"):
             text = archive.extractfile(path).read().decode("utf-8")
             assert meta["license"] == "CC BY 4.0" and "Creative Commons Attribution 4.0" in text, path
+
+
+def readme_section_example(title: str):
+    """(the python block of README's section ``title``, the text block it shows printed)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index(title):]
+    section = section[:section.find("\n## ", 1)]
+    code, printed = re.search(r"```python\n(.*?)```\n+```text\n(.*?)```", section, re.S).groups()
+    return code, printed
+
+
+@pytest.mark.skipif(not HEADS_PACKAGES, reason="no shipped heads package")
+def test_heads_package_runs_the_readme_example_offline_as_printed(tmp_path):
+    """es_clinical_flair, installed into a fresh target and loaded by name with the network cut, prints exactly what
+    README's example shows (drugs, procedures and symptoms, negation by negspacy)."""
+    assert len(HEADS_PACKAGES) == 1, "models/ should hold exactly one es_clinical_flair package"
+    code, printed = readme_section_example(HEADS_SECTION)
+    target = tmp_path / "site"
+    installed = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                                "--target", str(target), str(HEADS_PACKAGES[0])], capture_output=True, text=True)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    env = {**os.environ, "PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1"}
+    ran = subprocess.run([*network_cut(), sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True,
+                         text=True)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == printed
