@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 import shutil
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Dict, List, Sequence, Tuple, Union
 
 SEED = 20261122

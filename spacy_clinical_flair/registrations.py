@@ -17,8 +17,7 @@ from .corpus.docs import span_notes
 from .deid.component import DEID_DEFAULTS, DEID_EXTENSION, PATIENT_EXTENSION, make_deidentify
 from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
-from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors
-from .ml.shared_vectors import make_share_lm_vectors
+from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors, make_share_lm_vectors
 from .pipeline.assertion import negex_termset
 from .pipeline.component import (
     NER_DEFAULTS,

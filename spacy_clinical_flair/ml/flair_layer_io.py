@@ -9,14 +9,33 @@ layer's LM objects (one copy in memory too).
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, cast
+from typing import Any, Callable, Dict, List, Optional, Protocol, Sequence, cast
 
 import srsly
 
 from ..models.lm_io import LMFileError, lm_from_bytes, lm_to_bytes
 
-if TYPE_CHECKING:
-    from .flair_tok2vec import FlairLMShim
+
+class FlairLMShim(Protocol):
+    """What saving and loading need of a Flair vectors layer's shim (``flair_tok2vec.FlairLMShim``), named here so
+    that this module does not import the layer back."""
+    stored_graphs: List[bytes]
+
+    @property
+    def lms(self) -> Sequence[Any]: ...
+
+    @property
+    def engine(self) -> str: ...
+
+    @property
+    def share_group(self) -> Optional[Callable[[], Sequence["FlairLMShim"]]]: ...
+
+    def lm_fingerprint(self) -> str: ...
+
+    def prediction_lms(self) -> Sequence[Any]: ...
+
+    def set_lms(self, lms: List[Any]) -> None: ...
+
 
 WHAT = "the pipeline's Flair vectors layer"
 
@@ -55,7 +74,7 @@ def exact_in_half(lm: Any) -> bool:
                for tensor in lm.state_dict().values())
 
 
-def layer_from_bytes(shim: "FlairLMShim", data: bytes) -> "FlairLMShim":
+def layer_from_bytes(shim: "FlairLMShim", data: bytes) -> None:
     """Restore what :func:`layer_to_bytes` saved into ``shim``; LMFileError for anything else."""
     try:
         saved = srsly.msgpack_loads(data)
@@ -71,7 +90,6 @@ def layer_from_bytes(shim: "FlairLMShim", data: bytes) -> "FlairLMShim":
     shim.stored_graphs = graphs
     if shim.engine == "onnx":
         shim.prediction_lms()  # the saved graphs are checked now, at load time, not at the first document
-    return shim
 
 
 def _own_lms(blobs: Any) -> List:

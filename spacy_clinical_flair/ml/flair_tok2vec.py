@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import time
+import weakref
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, cast
 
 import numpy
@@ -251,7 +252,8 @@ class FlairLMShim(Shim):
         return layer_to_bytes(self)
 
     def from_bytes(self, data: bytes) -> "FlairLMShim":
-        return layer_from_bytes(self, data)
+        layer_from_bytes(self, data)
+        return self
 
 
 def _forward(model: Model, docs: List[Doc], is_train: bool) -> Tuple[List[Floats2d], Callable]:
@@ -391,6 +393,18 @@ def flair_shims(nlp: "Language") -> List[FlairLMShim]:
         if node.name == VECTORS_NAME and node.shims and node.shims[0] not in shims:
             shims.append(cast(FlairLMShim, node.shims[0]))
     return shims
+
+
+def make_share_lm_vectors() -> Callable[["Language"], "Language"]:
+    """spaCy callback (``after_pipeline_creation``): the pipeline's Flair layers share vectors where their LMs are
+    the same. Roles are settled at the first prediction, once the weights are loaded."""
+    def share(nlp: "Language") -> "Language":
+        pipeline = weakref.ref(nlp)
+        for shim in flair_shims(nlp):
+            shim.share_group = lambda pipeline=pipeline: flair_shims(pipeline()) if pipeline() is not None else []
+        return nlp
+
+    return share
 
 
 def make_precompute_vectors(corpora: Sequence[str] = ("train_corpus", "dev_corpus")) -> Callable[["Language"], "Language"]:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import numpy
 from spacy.tokens import Doc
 
 if TYPE_CHECKING:
     from flair.models import LanguageModel
-    from spacy.language import Language
 
 #: Doc -> fingerprint -> [vectors, takings left]
 _LOANS: "weakref.WeakKeyDictionary[Doc, Dict[str, List]]" = weakref.WeakKeyDictionary()
@@ -89,17 +88,3 @@ def role_of(shim: object, group: Sequence) -> Optional[ShareRole]:
     key = shim.share_key()  # type: ignore[attr-defined]
     same = [other for other in group if other is shim or other.share_key() == key]
     return ShareRole(key, next(i for i, other in enumerate(same) if other is shim), len(same))
-
-
-def make_share_lm_vectors() -> Callable[["Language"], "Language"]:
-    """spaCy callback (``after_pipeline_creation``): the pipeline's Flair layers share vectors where their LMs are
-    the same. Roles are settled at the first prediction, once the weights are loaded."""
-    def share(nlp: "Language") -> "Language":
-        from .flair_tok2vec import flair_shims
-
-        pipeline = weakref.ref(nlp)
-        for shim in flair_shims(nlp):
-            shim.share_group = lambda pipeline=pipeline: flair_shims(pipeline()) if pipeline() is not None else []
-        return nlp
-
-    return share
