@@ -1,4 +1,4 @@
-"""Memory figures of the benchmark processes (imported by the scripts beside it)."""
+"""Memory figures and the CPU of the benchmark processes (imported by the scripts beside it)."""
 import resource
 
 
@@ -16,3 +16,9 @@ def peak_rss_mib() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_name() -> str:
+    """The CPU's model name from /proc/cpuinfo ("?" where there is none)."""
+    with open("/proc/cpuinfo") as cpuinfo:
+        return next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), "?")

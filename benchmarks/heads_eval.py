@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence, Set, Tuple
 
 import spacy
+from bench_memory import cpu_name
 from spacy.scorer import Scorer
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
@@ -102,10 +103,6 @@ def main() -> None:
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(result, indent=1))
-
-
-def cpu_name() -> str:
-    return next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
 
 
 if __name__ == "__main__":

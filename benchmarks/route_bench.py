@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from bench_memory import peak_rss_mib
+from bench_memory import cpu_name, peak_rss_mib
 
 ROUTES = ["tagger-shipped-fp32", "tagger-shipped-bf16", "tagger-shipped-onnx", "tagger-shipped-int8",
           "tagger-paper-fp32", "tagger-paper-bf16", "tagger-paper-onnx", "tagger-paper-int8",
@@ -242,7 +242,7 @@ def main() -> None:
                 continue
             print(f"{route}: {sentences / result['seconds']:.1f} sentences/s, peak {result['peak_rss_mib']:.0f} MiB, "
                   f"load {result['load_seconds']:.1f} s", flush=True)
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), "?")
+    cpu = cpu_name()
     import torch
 
     summary = {"cpu": cpu, "bf16_in_hardware": bf16_supported(torch.device("cpu")), "threads": options.threads,

@@ -126,6 +126,12 @@ def test_quickstart_and_annotate_run_as_printed(clone):
     expected = code_blocks(quickstart, "text")[0]
     assert fresh_shell(f".venv/bin/python - <<'EOF'\n{script}EOF", clone, stdout_only=True) == expected
 
+    heads = readme_section("Drugs, procedures and symptoms")  # es_clinical_flair and negspacy
+    for command in commands(heads):
+        fresh_shell(command, clone)
+    script, expected = code_blocks(heads, "python")[0], code_blocks(heads, "text")[0]
+    assert fresh_shell(f".venv/bin/python - <<'EOF'\n{script}EOF", clone, stdout_only=True) == expected
+
     (clone / "notes").mkdir()
     (clone / "notes" / "a.txt").write_text("Nombre: Ana.\nApellidos: Martínez Ruiz.\nEdad: 58 años.\n", encoding="utf-8")
     (annotate,) = commands(readme_section("Annotating many documents"))

@@ -55,11 +55,12 @@ def test_installed_package_loads_by_name_offline_and_finds_the_readme_entities(t
     assert json.loads(loaded.stdout.strip().splitlines()[-1]) == expected
 
 
-def test_the_shipped_package_carries_its_licence():
+@pytest.mark.parametrize("package", PACKAGES + HEADS_PACKAGES, ids=lambda path: path.name)
+def test_the_shipped_package_carries_its_licence(package):
     """The licence named in its meta.json travels inside the sdist and into the installed model folder."""
     import tarfile
 
-    with tarfile.open(PACKAGES[0]) as archive:
+    with tarfile.open(package) as archive:
         root = archive.getnames()[0].split("/")[0]
         meta = json.loads(archive.extractfile(f"{root}/meta.json").read())
         name = root.rsplit("-", 1)[0]
