@@ -16,7 +16,8 @@ DATA.spacy (gold entities in it; sentences as the component splits them):
   network; the onnx extra), ``precision`` "fp32" / "int8".
 
 Reported per system: sentences/s, peak RSS, strict micro F1 against the gold entities, and entity-level
-agreement with the component at fp32 (|A ∩ B| / |A ∪ B| over (document, start, end, label)).
+agreement with the component at fp32 (|A ∩ B| / |A ∪ B| over (document, start, end, label)) and the number of
+entities in one of the two and not the other (|A △ B|).
 
 ``--stream N`` adds the memory check: the first model's component at fp32 over N sentences (the documents
 again and again, fresh Docs), RSS after 1,000 and after N sentences.
@@ -187,6 +188,7 @@ def bench_model(name: str, model: str, data: Path, n_docs: int, systems: Sequenc
     for row in rows:
         row["f1"] = f1(row["entities"], gold)
         row["agreement_fp32"] = agreement(row["entities"], reference) if reference is not None else None
+        row["differing_fp32"] = len(row["entities"] ^ reference) if reference is not None else None
         row["vs_raw"] = row["sentences_per_s"] / raw["sentences_per_s"] if raw else None
         row["n_entities"] = len(row.pop("entities"))
     return rows
@@ -221,7 +223,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         ratio = f"{r['vs_raw']:.2f}" if r["vs_raw"] else ""
-        agree = f"{r['agreement_fp32']:.4f}" if r["agreement_fp32"] is not None else ""
+        agree = (f"{r['agreement_fp32']:.4f} ({r['differing_fp32']} of {r['n_entities']} differ)"
+                 if r["agreement_fp32"] is not None else "")
         print(f"| {r['model']} | {r['system']} | {r['docs']} | {r['sentences']} | {r['best_batch']} | "
               f"{r['sentences_per_s']:.1f} | {ratio} | {r['peak_rss_mib']:.0f} | {r['f1']:.4f} | {agree} |")
     for r in rows:
