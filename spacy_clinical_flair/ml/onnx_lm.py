@@ -64,6 +64,21 @@ def onnxruntime_module() -> Any:
     return onnxruntime
 
 
+def inference_session(onnxruntime: Any, data: bytes, threads: int = 0) -> Any:
+    """An ONNX Runtime session for the graph ``data``: on the GPU where ONNX Runtime has CUDA (the
+    ``onnxruntime-gpu`` build, extra ``onnx-gpu``) and spaCy runs on a GPU (``spacy.require_gpu()``, ``--gpu-id``),
+    else on the CPU with ``threads`` threads (0: ONNX Runtime's choice)."""
+    from thinc.api import get_torch_default_device
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    providers = ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in onnxruntime.get_available_providers() and \
+            get_torch_default_device().type == "cuda":
+        providers.insert(0, "CUDAExecutionProvider")
+    return onnxruntime.InferenceSession(data, options, providers=providers)
+
+
 def lm_graph(lm: "LanguageModel") -> Any:
     """The ONNX graph (an ``onnx.ModelProto``) of ``lm``'s state computation, its weights in float32."""
     from onnx import TensorProto, helper, numpy_helper
@@ -266,9 +281,7 @@ def onnx_lm(model: Any, lm_like: "LanguageModel", threads: int = 0, what: str = 
 
     data = model if isinstance(model, bytes) else model.SerializeToString()
     check_shapes(check_graph(data, what), lm_shapes(lm_like), what)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    session = inference_session(onnxruntime, data, threads)
     return OnnxLM(session, lm_like.dictionary, lm_like.is_forward_lm, lm_like.hidden_size, lm_like.nlayers,
                   lm_like.nout, getattr(lm_like, "document_delimiter", "\n"), data)
 

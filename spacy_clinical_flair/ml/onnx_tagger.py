@@ -109,7 +109,7 @@ def onnx_tagger_network(tagger: "SequenceTagger", int8: bool = False, threads: i
     """``tagger``'s network as an :class:`OnnxTaggerNetwork`: ``stored`` (a saved graph, checked: operators, inputs,
     outputs, sizes) when it has the precision asked for, else a graph made from the weights (fp32, or int8 LSTM and
     linear weights)."""
-    from .onnx_lm import check_graph, check_shapes, graph_precision, onnxruntime_module, quantize_int8
+    from .onnx_lm import check_graph, check_shapes, graph_precision, inference_session, onnxruntime_module, quantize_int8
 
     onnxruntime = onnxruntime_module()
 
@@ -125,6 +125,4 @@ def onnx_tagger_network(tagger: "SequenceTagger", int8: bool = False, threads: i
     model = check_graph(data, what, TAGGER_INPUTS, TAGGER_OUTPUTS)
     check_shapes(model, {"vectors": ["batch", "tokens", tagger.embeddings.embedding_length],
                          "emissions": ["batch", "tokens", len(tagger.label_dictionary)]}, what)
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    return OnnxTaggerNetwork(onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]), data)
+    return OnnxTaggerNetwork(inference_session(onnxruntime, data, threads), data)

@@ -146,3 +146,27 @@ def test_the_vectors_module_does_not_import_onnx_runtime():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("available,device,expected", [
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], "cuda", ["CUDAExecutionProvider", "CPUExecutionProvider"]),
+    (["CUDAExecutionProvider", "CPUExecutionProvider"], "cpu", ["CPUExecutionProvider"]),
+    (["CPUExecutionProvider"], "cuda", ["CPUExecutionProvider"]),
+])
+def test_sessions_use_cuda_only_where_onnx_runtime_has_it_and_spacy_runs_on_the_gpu(monkeypatch, available, device,
+                                                                                     expected):
+    import types
+
+    import onnxruntime
+    import thinc.api
+    import torch
+
+    from spacy_clinical_flair.ml.onnx_lm import inference_session
+
+    made = []
+    runtime = types.SimpleNamespace(
+        SessionOptions=onnxruntime.SessionOptions, get_available_providers=lambda: available,
+        InferenceSession=lambda data, options, providers: made.append((options.intra_op_num_threads, providers)))
+    monkeypatch.setattr(thinc.api, "get_torch_default_device", lambda: torch.device(device))
+    inference_session(runtime, b"graph", threads=3)
+    assert made == [(3, expected)]
