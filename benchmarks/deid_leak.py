@@ -1,7 +1,7 @@
 """How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
 
     python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
-        [--no-propagate]
+        [--no-propagate] [--no-recall-rules]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
 with its predicted entities (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
@@ -54,12 +54,14 @@ def main() -> None:
     parser.add_argument("--operator", choices=OPERATORS, default="surrogate")
     parser.add_argument("--predictions", type=Path, default=None)
     parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
+    parser.add_argument("--no-recall-rules", action="store_true", help="replace only what the pipeline found")
     args = parser.parse_args()
     documents, problems = read_brat_folder(args.brat_folder)
     if problems:
         print(f"{len(problems)} problems reading the gold files, e.g. {problems[0]}")
     found = predictions(args.pipeline, documents, args.predictions)
-    settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate)
+    settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate,
+                            recall_rules=not args.no_recall_rules)
     deidentifier = Deidentifier(settings, BENCHMARK_KEY)
     report = LeakReport()
     for document in documents:
@@ -68,7 +70,8 @@ def main() -> None:
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)
     summary = {"pipeline": args.pipeline, "corpus": str(args.brat_folder), "notes": len(documents),
-               "operator": args.operator, "propagate": settings.propagate, **report.summary()}
+               "operator": args.operator, "propagate": settings.propagate, "recall_rules": settings.recall_rules,
+               **report.summary()}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     print_table(summary)

@@ -28,6 +28,11 @@ def deidentify_command(
                                                   "surrogates and the date shift. Default: each note on its own."),
     mapping: Optional[Path] = typer.Option(None, help="Write (or add to) this JSON file every original value and "
                                            "its replacement per patient: keep it as safe as the notes."),
+    recall_rules: bool = typer.Option(True, "--recall-rules/--no-recall-rules", help="Also replace PHI that rules "
+                                      "find by context where the model found nothing (ages, relatives, makers...; "
+                                      "docs/deid.md)."),
+    propagate: bool = typer.Option(True, "--propagate/--no-propagate", help="Also replace every other mention of "
+                                   "a found text."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -40,7 +45,8 @@ def deidentify_command(
 
     try:
         operators = dict(_label_operator(item) for item in label_operator or [])
-        settings = DeidSettings(default_operator=operator, operators=operators)
+        settings = DeidSettings(default_operator=operator, operators=operators, propagate=propagate,
+                                recall_rules=recall_rules)
         deidentifier = Deidentifier(settings, load_key(key_env, key_file))
         if patient_pattern:
             re.compile(patient_pattern)

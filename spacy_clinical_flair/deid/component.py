@@ -19,7 +19,8 @@ DEID_EXTENSION = "deid"
 PATIENT_EXTENSION = "patient_id"
 
 DEID_DEFAULTS: Dict[str, object] = {"default_operator": "surrogate", "operators": {}, "kinds": {},
-                                    "key_env": DEFAULT_KEY_ENV, "key_file": None, "date_shift_days": [380, 700]}
+                                    "key_env": DEFAULT_KEY_ENV, "key_file": None, "date_shift_days": [380, 700],
+                                    "propagate": True, "recall_rules": True}
 
 
 def document_scope(doc: Doc) -> str:
@@ -48,9 +49,11 @@ class DeidentifyComponent:
 
 def make_deidentify(nlp: Language, name: str, default_operator: str, operators: Dict[str, str],
                     kinds: Dict[str, str], key_env: Optional[str], key_file: Optional[str],
-                    date_shift_days: List[int]) -> DeidentifyComponent:
+                    date_shift_days: List[int], propagate: bool = True,
+                    recall_rules: bool = True) -> DeidentifyComponent:
     """The ``clinical_flair_deidentify`` factory (registered in :mod:`spacy_clinical_flair.registrations`)."""
     if len(date_shift_days) != 2:
         raise ValueError(f"date_shift_days must be two numbers [low, high], not {date_shift_days}")
-    settings = DeidSettings(default_operator, dict(operators), dict(kinds), (date_shift_days[0], date_shift_days[1]))
+    settings = DeidSettings(default_operator, dict(operators), dict(kinds), (date_shift_days[0], date_shift_days[1]),
+                            propagate, recall_rules)
     return DeidentifyComponent(name, settings, key_env, key_file)

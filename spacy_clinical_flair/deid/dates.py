@@ -2,7 +2,7 @@
 
 Understood (case-insensitive, text before and after the date kept as it is): numeric day-month-year
 (``12/05/2018``, ``5-3-18``, ``12.05.2018``; month first where the second number is over 12: ``03/15/1996``),
-ISO (``2018-05-12``), ``12 de mayo de 2018`` (also ``del``, ``del año``, a comma, or no ``de`` before the
+ISO (``2018-05-12``), a month, a dash or slash and a year (``febrero-07``, ``diciembre-2002``), ``12 de mayo de 2018`` (also ``del``, ``del año``, a comma, or no ``de`` before the
 year), ``mayo de 2018``, ``12 de mayo``, a month alone and a year alone (``2004``, ``año 2004``, ``verano de
 2003``). A missing day counts as the 15th and a missing month as July 1st, so an expression without a day moves
 by whole months or years as its midpoint does. Anything else is not a date here: :func:`shift_date` returns
@@ -24,14 +24,15 @@ _ISO = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})(?
 _TEXTUAL = re.compile(
     rf"(?:(?P<day>\d{{1,2}})\s+de\s+)?(?P<month>{_MONTH})\b"
     r"(?:(?P<between>,?\s+(?:del?\s+)?(?:año\s+)?)(?P<year>\d{4})(?!\d))?", re.IGNORECASE)
+_MONTH_SHORT_YEAR = re.compile(rf"\b(?P<month>{_MONTH})(?P<sep>[-/])(?P<year>\d{{4}}|\d{{2}})(?!\d)", re.IGNORECASE)
 _YEAR = re.compile(r"(?<!\d)(?P<year>(?:1[89]|20)\d{2})(?!\d)")
 
 
 def shift_date(text: str, days: int) -> Optional[str]:
     """``text`` with the date in it moved by ``days`` (format, padding and case kept), or ``None`` when no
     date of a known form is found or the date does not exist (``31/02/2018``)."""
-    for pattern, shift in ((_ISO, _shift_iso), (_NUMERIC, _shift_numeric), (_TEXTUAL, _shift_textual),
-                           (_YEAR, _shift_year)):
+    for pattern, shift in ((_ISO, _shift_iso), (_NUMERIC, _shift_numeric), (_MONTH_SHORT_YEAR, _shift_month_year),
+                           (_TEXTUAL, _shift_textual), (_YEAR, _shift_year)):
         match = pattern.search(text)
         if match:
             try:
@@ -81,6 +82,14 @@ def _shift_textual(match: re.Match, days: int) -> str:
     if year:
         parts += [match["between"], str(new.year)]
     return "".join(parts)
+
+
+def _shift_month_year(match: re.Match, days: int) -> str:
+    """``febrero-07``, ``diciembre/2002``: a month, a dash or slash and a year, moved as the month's 15th."""
+    year = match["year"]
+    new = dt.date(_full_year(year), _MONTH_NUMBER[match["month"].lower()], 15) + dt.timedelta(days=days)
+    new_year = str(new.year) if len(year) == 4 else f"{new.year % 100:02d}"
+    return f"{_same_case(MONTHS[new.month - 1], match['month'])}{match['sep']}{new_year}"
 
 
 def _shift_year(match: re.Match, days: int) -> str:

@@ -15,6 +15,9 @@ Operators, chosen per label (:class:`DeidSettings`):
 Consistency: every choice is derived from the key, the *scope* (the patient, or else the document) and the
 value's normalised form (:func:`.kinds.normalise`), so one value gets one surrogate and one date shift per scope,
 in every run and process that has the same key (:mod:`.keys`).
+
+Before replacing, PHI the model tends to miss is added by context (:mod:`.recall_rules`, ``recall_rules``), and
+every other mention of a found text (``propagate``).
 """
 from __future__ import annotations
 
@@ -27,11 +30,16 @@ from typing import AbstractSet, Any, Dict, List, Mapping, Optional, Sequence, Tu
 from .dates import shift_date
 from .keys import DeidKey, DeidKeyError, key_or_random
 from .kinds import kind_of, normalise
+from .recall_rules import rule_entities
 from .surrogates import surrogate
 
 OPERATORS = ("redact", "tag", "mask", "hash", "surrogate", "keep")
 #: Tries at drawing a surrogate whose normalised form differs from the original's.
 _DRAWS = 20
+#: Candidate date shifts tried for a document scope until no shifted date writes another date of the note.
+_SHIFT_DRAWS = 20
+#: Then 4 candidates from each range 2, 3, ... times as far, so many times.
+_SHIFT_SCALES = 15
 
 
 def text_scope(text: str) -> str:
@@ -53,6 +61,8 @@ class DeidSettings:
     ``date_shift_days`` (both ends included), forwards or backwards. The default range, 380 to 700 days, moves
     every date, month and year: a year-only date always changes year, a month-only one always changes month.
     ``propagate``: every other whole-word occurrence of a found entity's text is replaced too (:func:`propagate`).
+    ``recall_rules``: spans that :mod:`.recall_rules` finds by context (ages, relatives, makers, ...) where no
+    entity lies are replaced too.
     """
 
     default_operator: str = "surrogate"
@@ -60,6 +70,7 @@ class DeidSettings:
     kinds: Mapping[str, str] = field(default_factory=dict)
     date_shift_days: Tuple[int, int] = (380, 700)
     propagate: bool = True
+    recall_rules: bool = True
 
     def __post_init__(self) -> None:
         for label, operator in [("(default)", self.default_operator), *self.operators.items()]:
@@ -145,12 +156,33 @@ class Deidentifier:
                                "pipeline")
         self.key = key_or_random(key)
 
-    def date_shift(self, scope: str) -> int:
-        """The scope's date offset in days (sign and size derived from the key)."""
+    def date_shift(self, scope: str, attempt: int = 0) -> int:
+        """The scope's date offset in days (sign and size derived from the key). ``attempt`` > 0 gives the
+        further candidates tried for a document scope (:meth:`document_date_shift`): up to
+        :data:`_SHIFT_DRAWS` from the same range, then from ranges 2, 3, ... times as far."""
         low, high = self.settings.date_shift_days
-        number = self.key.number("date-shift", scope)
-        size = low + (number >> 1) % (high - low + 1)
+        scale = 1 + max(0, attempt - _SHIFT_DRAWS) // 4 + (attempt >= _SHIFT_DRAWS)
+        number = self.key.number("date-shift", scope, *([str(attempt)] if attempt else []))
+        size = scale * low + (number >> 1) % (scale * (high - low) + 1)
         return size if number & 1 else -size
+
+    def document_date_shift(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str) -> int:
+        """The date offset used for one document. A patient scope has one fixed offset (the intervals between
+        all its documents' dates are kept). A document scope takes the first candidate offset under which no
+        shifted date writes another date of the same note as a whole word (``2007`` shifted onto the ``2009``
+        written two lines below would leave that value in the output): first from ``date_shift_days``, then, for
+        a note whose dates are close together over years, from ranges several times as far. The candidates
+        follow from the key, so the choice is the same in every run."""
+        if scope.startswith("patient:"):
+            return self.date_shift(scope)
+        dates = [text[start:end] for start, end, label in entities
+                 if self.settings.operator(label) == "surrogate" and kind_of(label, self.settings.kinds) == "date"]
+        written = frozenset(date.casefold() for date in dates if len(date) >= 2)
+        for attempt in range(_SHIFT_DRAWS + _SHIFT_SCALES * 4):
+            shift = self.date_shift(scope, attempt)
+            if not any(self._writes_another_value(shift_date(date, shift) or "", written) for date in dates):
+                return shift
+        return self.date_shift(scope)
 
     def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str) -> DeidResult:
         """``text`` with each ``(start, end, label)`` entity replaced by its operator. Entities must not overlap
@@ -160,11 +192,15 @@ class Deidentifier:
             if start < end:
                 raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
                                  "entities (doc.ents)")
+        ruled = rule_entities(text, ordered) if self.settings.recall_rules else []
+        ordered = sorted(ordered + ruled)
         added = propagate(text, ordered) if self.settings.propagate else []
         ordered = sorted(ordered + added)
-        propagated = set(added)
+        notes = {**{entity: "found by a recall rule" for entity in ruled},
+                 **{entity: "another mention of a found entity" for entity in added}}
         # a surrogate may not write another PHI value of this document (a drawn "Juan" where "Juan" was found)
         avoid = frozenset(text[start:end].casefold() for start, end, _ in ordered if end - start >= 2)
+        shift = self.document_date_shift(text, ordered, scope)
         pieces: List[str] = []
         replacements: List[Replacement] = []
         position = length = 0
@@ -173,9 +209,8 @@ class Deidentifier:
             pieces.append(text[position:start])
             length += start - position
             original = text[start:end]
-            operator, new, note = self.replace(original, label, scope, avoid)
-            if (start, end, label) in propagated:
-                note = "; ".join(filter(None, ["another mention of a found entity", note]))
+            operator, new, note = self.replace(original, label, scope, avoid, shift)
+            note = "; ".join(filter(None, [notes.get((start, end, label), ""), note]))
             shifted = shifted or note.endswith("date shifted")
             replacements.append(Replacement(start, end, label, original, operator, length, length + len(new), new,
                                             note))
@@ -183,13 +218,15 @@ class Deidentifier:
             length += len(new)
             position = end
         pieces.append(text[position:])
-        return DeidResult("".join(pieces), replacements, scope, self.date_shift(scope) if shifted else None)
+        return DeidResult("".join(pieces), replacements, scope, shift if shifted else None)
 
-    def replace(self, original: str, label: str, scope: str, avoid: AbstractSet[str] = frozenset()) -> Tuple[str, str, str]:
-        """(operator applied, new text, note) for one entity; a surrogate never holds a text of ``avoid``."""
+    def replace(self, original: str, label: str, scope: str, avoid: AbstractSet[str] = frozenset(),
+                shift: Optional[int] = None) -> Tuple[str, str, str]:
+        """(operator applied, new text, note) for one entity; a surrogate never holds a text of ``avoid``, and a
+        date moves by ``shift`` days (default: the scope's :meth:`date_shift`)."""
         operator = self.settings.operator(label)
         if operator == "surrogate":
-            return self._surrogate(original, label, scope, avoid)
+            return self._surrogate(original, label, scope, avoid, self.date_shift(scope) if shift is None else shift)
         if operator == "redact":
             return operator, "", ""
         if operator == "mask":
@@ -207,10 +244,11 @@ class Deidentifier:
         folded = new.casefold()
         return any(re.search(rf"(?<!\w){re.escape(value)}(?!\w)", folded) for value in avoid)
 
-    def _surrogate(self, original: str, label: str, scope: str, avoid: AbstractSet[str]) -> Tuple[str, str, str]:
+    def _surrogate(self, original: str, label: str, scope: str, avoid: AbstractSet[str],
+                   shift: int) -> Tuple[str, str, str]:
         kind = kind_of(label, self.settings.kinds)
         if kind == "date":
-            new = shift_date(original, self.date_shift(scope))
+            new = shift_date(original, shift)
             if new is None:
                 return "tag", f"[{label}]", "not a date of a known form: tagged"
             return "surrogate", new, "date shifted"

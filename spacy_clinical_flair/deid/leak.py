@@ -10,7 +10,10 @@ Two measures, per label and in total, over documents with gold PHI annotations:
   as a whole word (not inside a longer word; case and accents as written). Counted for every distinct gold string
   of a document, and separately for the strings the system *found* (every character of at least one of its gold
   mentions replaced): a found string that still occurs means the same value was left somewhere else in the
-  document (a mention the system missed), or a replacement happened to write it.
+  document (a mention the system missed), or a replacement happened to write it. A gold string of one character
+  (MEDDOCAN's sex letters ``H``, ``M``, ``F``) is not looked for: it occurs in almost any text ("H. pylori",
+  "vitamina D") whether it leaked or not; such strings are counted apart (``unsearched_strings``), and their
+  characters still count in the surviving characters.
 """
 from __future__ import annotations
 
@@ -23,6 +26,10 @@ from .deidentify import DeidResult
 
 #: A gold entity: its label and its character ranges (one, or more for a discontinuous BRAT entity).
 GoldEntity = Tuple[str, Sequence[Tuple[int, int]]]
+
+
+#: Gold strings shorter than this are not looked for in the output.
+MIN_SEARCHED_LENGTH = 2
 
 
 class ReportMismatch(AssertionError):
@@ -39,6 +46,7 @@ class LabelLeak:
     strings_in_output: int = 0
     found_strings: int = 0
     found_strings_in_output: int = 0
+    unsearched_strings: int = 0
 
 
 @dataclass
@@ -60,7 +68,8 @@ class LeakReport:
         def shares(counts: LabelLeak) -> Dict[str, object]:
             return {**vars(counts),
                     "surviving_char_share": counts.surviving_chars / counts.gold_chars if counts.gold_chars else 0.0,
-                    "string_share": counts.strings_in_output / counts.strings if counts.strings else 0.0,
+                    "string_share": (counts.strings_in_output / (counts.strings - counts.unsearched_strings)
+                                     if counts.strings > counts.unsearched_strings else 0.0),
                     "found_string_share": (counts.found_strings_in_output / counts.found_strings
                                            if counts.found_strings else 0.0)}
 
@@ -90,8 +99,11 @@ def add_document(report: LeakReport, doc_id: str, text: str, gold: Iterable[Gold
             found[(label, string)] = found.get((label, string), False) or survivors == 0
     for (label, string), was_found in found.items():
         counts = report.labels[label]
-        present = _occurs(string, result.text)
         counts.strings += 1
+        if len(string) < MIN_SEARCHED_LENGTH:
+            counts.unsearched_strings += 1
+            continue
+        present = _occurs(string, result.text)
         counts.strings_in_output += present
         counts.found_strings += was_found
         counts.found_strings_in_output += was_found and present
