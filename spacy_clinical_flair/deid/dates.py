@@ -2,11 +2,12 @@
 
 Understood (case-insensitive, text before and after the date kept as it is): numeric day-month-year
 (``12/05/2018``, ``5-3-18``, ``12.05.2018``; month first where the second number is over 12: ``03/15/1996``),
-ISO (``2018-05-12``), a month, a dash or slash and a year (``febrero-07``, ``diciembre-2002``), ``12 de mayo de 2018`` (also ``del``, ``del año``, a comma, or no ``de`` before the
-year), ``mayo de 2018``, ``12 de mayo``, a month alone and a year alone (``2004``, ``año 2004``, ``verano de
-2003``). A missing day counts as the 15th and a missing month as July 1st, so an expression without a day moves
-by whole months or years as its midpoint does. Anything else is not a date here: :func:`shift_date` returns
-``None`` and the caller falls back to another operator.
+ISO (``2018-05-12``), a month, a dash or slash and a year (``febrero-07``, ``diciembre-2002``),
+``12 de mayo de 2018`` (also ``del``, ``del año``, a comma, or no ``de`` before the year), ``mayo de 2018``,
+``12 de mayo``, a month alone and a year alone (``2004``, ``año 2004``, ``verano de 2003``). A missing day counts
+as the 15th and a missing month as July 1st, so an expression without a day moves by whole months or years as its
+midpoint does. Anything else is not a date here: :func:`shift_date` returns ``None`` and the caller falls back to
+another operator.
 """
 from __future__ import annotations
 

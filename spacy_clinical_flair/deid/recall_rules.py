@@ -102,7 +102,8 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
                       rf"(?P<phi>(?:{_job_pattern()}))\b"),
         ("PROFESION", rf"\b(?:{_UNIT})(?:\s+de\s+edad)?,\s*(?:de\s+profesión\s+)?(?P<phi>(?:{_job_pattern()}))\b"),
         ("FECHAS", rf"\b(?P<phi>(?:mes\s+de\s+)?(?:{_MONTHS}))\b"),
-        ("FECHAS", r"(?<![\w/.-])(?P<phi>(?:0?[1-9]|[12]\d|3[01])(?P<sep>[-/])(?:0?[1-9]|1[0-2])(?P=sep)(?:19|20)?\d\d)(?![\w/-])"),
+        ("FECHAS", r"(?<![\w/.-])(?P<phi>(?:0?[1-9]|[12]\d|3[01])(?P<sep>[-/])(?:0?[1-9]|1[0-2])(?P=sep)"
+                   r"(?:19|20)?\d\d)(?![\w/-])"),
         ("FECHAS", rf"(?<![\w-])(?P<phi>(?:{_MONTH_ABBREVIATIONS})\.?[-/](?:19|20)?\d\d)(?![\w-])"),
         ("CORREO_ELECTRONICO", r"(?P<phi>[\w.+-]+@\s?[\w-]+(?:\.[\w-]+)+)"),
         ("NUMERO_FAX", rf"\bfax\s*:?\s*(?P<phi>{_PHONE})"),
