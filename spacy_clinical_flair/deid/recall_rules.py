@@ -206,7 +206,8 @@ _FIELD_LINE = re.compile(r"^[ \t\ufeff]*(?P<field>[^\n:]{2,25}?)[ \t]*:[ \t]*(?P
 _CONTACT_LINE = re.compile(r"^[ \t]*(?:remitido\s+por|responsable\s+cl[ií]nico|correspondencia|autor\s+para\s+"
                            r"correspondencia)\b[^\n]*|^[^\n]*[\w.+-]+@\s?[\w-]+\.[\w.-]+[^\n]*",
                            re.IGNORECASE | re.MULTILINE)
-_CHUNK_SPLIT = re.compile(r"[,;()\[\]]|\.(?:\s|$)|\s[-–]\s|\s{2,}|\b(?:e-?mail|correo\s+electr[oó]nico|"
+_CHUNK_SPLIT = re.compile(r"[,;()\[\]]|(?<!\bavda)(?<!\bav)(?<!\bpza)(?<!\bpz)(?<!\bctra)(?<!\burb)(?<!\bcol)"
+                          r"(?<!\bed)(?<!\bedif)(?<!\besc)(?<!\bc)\.(?:\s|$)|\s[-–]\s|\s{2,}|\b(?:e-?mail|correo\s+electr[oó]nico|"
                           r"tfno|tel[eé]fono|tel|fax)\b\.?:?", re.IGNORECASE)
 #: Chunks of a contact line that are not PHI: titles, a department or specialty, words of the form.
 _NOT_PHI_CHUNK = re.compile(r"^(?:dr|dra|dña|dn|d|prof|sr|sra)\.?$|^(?:servicio|servei|unidad|unitat|secci[oó]n|"
