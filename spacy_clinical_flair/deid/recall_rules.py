@@ -50,6 +50,12 @@ _NAME = r"(?-i:[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-z�
 _BODIES = (r"(?-i:Instituto|Institut|Universidad|Universitat|Facultad|Fundación|Fundació|Consejo|Colegio|Academia|"
            r"Asociación|Sociedad|Centros|Agencia|Ministerio|Consejería|Conselleria)")
 _CAP_WORDS = (r"(?-i:[A-ZÁÉÍÓÚÑ][\w\-]*(?:\s+(?:(?:de|del|de\s+la|y|i|d')\s+)?[A-ZÁÉÍÓÚÑ][\w\-]*)*)")
+#: A place name: capitalised words, with ``de``/``del``/``de la`` between them (``San Sebastián de los Reyes``).
+_PLACE = (r"(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñü\-]+(?:\s+(?:de\s+(?:la\s+|los\s+|las\s+)?|del\s+)?"
+          r"[A-ZÁÉÍÓÚÑ][\wáéíóúñü\-]+){0,3})")
+#: A company: up to five capitalised words and a legal form (``Bedfont Scientific Ltd``, ``KCI Clinic Spain SL``).
+_COMPANY = (r"(?-i:[A-ZÁÉÍÓÚÑ][\w&\-]*(?:\s+[A-ZÁÉÍÓÚÑ&][\w&.\-]*){0,4}\s+(?:S\.\s?L|SL|S\.\s?A|SA|SAU|SLU|Inc|"
+            r"Ltd|GmbH|GMBH|Corporation|Corp|AG|BV|NV|SpA|Ltda)\.?)")
 _MONTHS = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 _MONTH_ABBREVIATIONS = r"ene|feb|mar|abr|may|jun|jul|ago|sept?|set|oct|nov|dic"
 _PHONE = r"\+?\s*\d[\d .()\-]{5,}\d"
@@ -114,6 +120,11 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
                                          rf"(?P<phi>{_NAME})"),
         ("OTROS_SUJETO_ASISTENCIA", r"\b(?P<phi>solter[oa]|casad[oa]|viud[oa]|divorciad[oa]|separad[oa]|"
                                     r"heterosexual|homosexual|bisexual)\b"),
+        ("TERRITORIO", rf"\b(?:residente\s+en|natural\s+de|procedente\s+de|vive\s+en|vecin[oa]\s+de|nacid[oa]\s+en|"
+                       rf"originari[oa]\s+de|(?:ciudad|localidad|municipio|provincia|pueblo|isla|comarca)\s+de)\s+"
+                       rf"(?:la\s+)?(?:ciudad\s+de\s+)?(?P<phi>{_PLACE})"),
+        ("NOMBRE_SUJETO_ASISTENCIA", rf"\b(?:de\s+nombre|llamad[oa]|apodad[oa])\s+(?P<phi>{_NAME})"),
+        ("INSTITUCION", rf"(?P<phi>{_COMPANY})(?!\w)"),
         ("INSTITUCION", rf"(?P<phi>\b(?:{_BODIES})\s+(?:(?:de|del|de\s+la|de\s+las|de\s+los|d'|i)\s+)?{_CAP_WORDS})"),
     ]
     return [(label, re.compile(pattern, flags)) for label, pattern in rules]
