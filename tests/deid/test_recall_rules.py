@@ -117,3 +117,12 @@ def test_one_letter_gold_strings_are_counted_apart_not_searched():
     total = report.total()
     assert (total.surviving_chars, total.strings, total.unsearched_strings, total.strings_in_output) == (0, 1, 1, 0)
     assert report.found_but_present == []
+
+
+def test_a_place_after_residente_en_and_a_company_by_its_legal_form():
+    text = "Paciente residente en la ciudad de Medellín, sin antecedentes."
+    #       0123456789012345678901234567890123456789012
+    assert rule_entities(text, []) == [(35, 43, "TERRITORIO")]
+    text = "con el dispositivo (KCI Clinic Spain SL) en modo continuo"
+    #       0123456789012345678901234567890123456789
+    assert rule_entities(text, []) == [(20, 39, "INSTITUCION")]
