@@ -154,3 +154,25 @@ def test_a_patient_field_on_a_folder_of_txt_files_is_refused(ruler_pipeline, not
     result = runner.invoke(app, ["annotate", str(ruler_pipeline), str(notes), str(tmp_path / "ann"), "--format", "deid",
                                  "--patient-field", "patient", "--no-progress"])
     assert result.exit_code != 0 and "--patient-field reads a JSONL field or a Parquet column" in result.output
+
+
+def test_recall_rules_in_the_component_and_the_command(tmp_path, monkeypatch):
+    """A month alone is not a pattern of the ruler: the rules replace it unless turned off."""
+    monkeypatch.setenv("CLINICAL_FLAIR_DEID_KEY", KEY)
+    text = "Juan Pérez ingresa en junio."
+    for recall_rules, expected in [(True, "[NOMBRE_SUJETO_ASISTENCIA] ingresa en [FECHAS]."),
+                                   (False, "[NOMBRE_SUJETO_ASISTENCIA] ingresa en junio.")]:
+        nlp = spacy.blank("es")
+        nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+        nlp.add_pipe("clinical_flair_deidentify", config={"default_operator": "tag", "recall_rules": recall_rules})
+        assert nlp(text)._.deid.text == expected
+    folder = tmp_path / "n"
+    folder.mkdir()
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    ruler = tmp_path / "ruler"
+    nlp.to_disk(ruler)
+    for flag, expected in [("--recall-rules", "[NOMBRE_SUJETO_ASISTENCIA] ingresa en [FECHAS]."),
+                           ("--no-recall-rules", "[NOMBRE_SUJETO_ASISTENCIA] ingresa en junio.")]:
+        result = deidentify(ruler, folder, tmp_path / flag, "--operator", "tag", flag)
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / flag / "a.txt").read_text(encoding="utf-8") == expected
