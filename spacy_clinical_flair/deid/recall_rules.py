@@ -14,10 +14,17 @@ chosen on MEDDOCAN **dev** (train for the word lists), by which gold PHI the shi
 - origin (``OTROS_SUJETO_ASISTENCIA``): a colour or origin adjective (``caucásica``, ``ecuatoriana``) after ``raza``,
   ``origen``, ``nacionalidad``, ``procedencia`` or right after a noun for the patient (``mujer caucásica``);
 - makers and their towns (``INSTITUCION``, ``TERRITORIO``): the capitalised segments after the first in a
-  parenthesis of three or more (``(Vibracina 100, Pfizer, Madrid)``), and a name marked ``®`` that opens one;
+  parenthesis of three or more (``(Vibracina 100, Pfizer, Madrid)``) or of two after a product marked ``®``
+  (``(Azopt®, Alcon Cusi)``); the product itself is kept, and a company by its legal form (``Bedfont Scientific
+  Ltd``);
 - occupations (``PROFESION``): a job of Faker's Spanish list or a few common ones (``ama de casa``) after
   ``ocupación:`` or right after an age (``varón de 78 años, carpintero``);
-- months (``FECHAS``): a month name alone (``en junio``), which the date shifter moves like any date.
+- months (``FECHAS``): a month name alone (``en junio``), which the date shifter moves like any date, numeric and
+  month-year dates (``2-3-07``, ``sep-04``);
+- e-mails and phone numbers by their shape; a place after ``residente en``, ``natural de``, ``ciudad de``...; a
+  name after ``de nombre`` or ``llamado``;
+- after the model's entities: a street's number after a street, an acronym in parentheses after any entity;
+- header fields and contact lines (:func:`_gap_spans`): what the model left of them.
 """
 from __future__ import annotations
 
@@ -175,8 +182,9 @@ def _after_entities(text: str, entities: Sequence[Entity]) -> List[Tuple[str, in
 
 
 def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
-    """In a parenthesis of three or more comma-separated parts, the capitalised parts after the first (maker,
-    town, country), and the first when it carries ``®``: ``(Vibracina 100, Pfizer, Madrid)``."""
+    """In a parenthesis of three or more comma-separated parts, or of two whose first carries ``®``, the
+    capitalised parts after the first (maker, town, country; the product is kept):
+    ``(Vibracina 100, Pfizer, Madrid)``, ``(Azopt®, Alcon Cusi)``."""
     spans: List[Tuple[str, int, int]] = []
     for match in _PAREN.finditer(text):
         inner, offset = match.group(1), match.start(1)
@@ -185,18 +193,13 @@ def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
             start = inner.index(piece, position)
             parts.append((piece, offset + start))
             position = start + len(piece)
-        if len(parts) < 3:
+        if len(parts) < 3 and not (len(parts) == 2 and "®" in parts[0][0]):  # "(Azopt®, Alcon Cusi)": a maker
             continue
-        first, first_start = parts[0]
-        if "®" in first:
-            name = first.split("®")[0].strip()
-            spans.append(("INSTITUCION", first_start, first_start + len(name)))
-        for index, (piece, start) in enumerate(parts[1:], start=1):
+        for index, (piece, start) in enumerate(parts[1:], start=1):  # the product itself is no PHI: kept
             stripped = piece.strip().rstrip(".")
             if not re.fullmatch(_CAP, stripped) or any(char.isdigit() for char in stripped):
                 continue
-            label = "INSTITUCION" if index == 1 and "®" not in first else "TERRITORIO"
-            spans.append((label, start, start + len(stripped)))
+            spans.append(("INSTITUCION" if index == 1 else "TERRITORIO", start, start + len(stripped)))
     return spans
 
 

@@ -126,3 +126,9 @@ def test_a_place_after_residente_en_and_a_company_by_its_legal_form():
     text = "con el dispositivo (KCI Clinic Spain SL) en modo continuo"
     #       0123456789012345678901234567890123456789
     assert rule_entities(text, []) == [(20, 39, "INSTITUCION")]
+
+
+def test_the_maker_after_a_registered_product_is_replaced_and_the_product_kept():
+    text = "brinzolamida (Azopt®, Alcon Cusi) cada 12 horas"
+    #       012345678901234567890123456789012
+    assert rule_entities(text, []) == [(22, 32, "INSTITUCION")]
