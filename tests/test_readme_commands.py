@@ -58,7 +58,8 @@ def fresh_shell(command: str, cwd: Path, timeout: int = 3600, stdout_only: bool 
     result = subprocess.run(["bash", "-c", command], cwd=cwd, env=env, capture_output=True, text=True,
                             timeout=timeout)
     output = result.stdout + result.stderr
-    assert result.returncode == 0, f"{command!r} failed ({result.returncode}):\n{output[-4000:]}"
+    shown = MACHINE_PIP_NOTES.sub("", output)  # the machine's pip notes would push the error out of the message
+    assert result.returncode == 0, f"{command!r} failed ({result.returncode}):\n{shown[-4000:]}"
     return result.stdout if stdout_only else output
 
 
