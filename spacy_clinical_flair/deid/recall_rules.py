@@ -37,7 +37,7 @@ Entity = Tuple[int, int, str]
 
 _KIN = (r"madres?|padres?|herman[oa]s?|hij[oa]s?|espos[oa]s?|marido|pareja|abuel[oa]s?|t[ií][oa]s?|prim[oa]s?|"
         r"sobrin[oa]s?|niet[oa]s?|cuñad[oa]s?|suegr[oa]s?|familia|progenitor(?:es|a)?|hermanastr[oa]s?")
-_KIN_AFTER = r"mayor(?:es)?|menor(?:es)?|matern[oa]s?|patern[oa]s?|gemel[oa]s?|var[oó]n|mujer"
+_KIN_AFTER = r"mayor(?:es)?|menor(?:es)?|matern[oa]s?|patern[oa]s?|gemel[oa]s?|var[oó]n|varones|mujer|mujeres"
 _COUNT = r"un[oa]?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|\d{1,2}"
 _NUMBER = (r"\d{1,3}(?:[.,]\d)?|un[oa]?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|trece|catorce|"
            r"quince|dieci\w+|veinti\w+|veinte|treinta(?: y \w+)?|cuarenta(?: y \w+)?|cincuenta(?: y \w+)?|"
@@ -55,7 +55,7 @@ _ORIGIN = (r"caucásic[oa]s?|caucasian[oa]s?|blanc[oa]s?|negr[oa]s?|mestiz[oa]s?
            r"portugues[a]?|brasileñ[oa]s?|mexican[oa]s?|español[a]?")
 _NAME = r"(?-i:[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+(?:\s+[A-ZÁÉÍÓÚÑ][a-záéíóúñü]+){0,3})"
 _BODIES = (r"(?-i:Instituto|Institut|Universidad|Universitat|Facultad|Fundación|Fundació|Consejo|Colegio|Academia|"
-           r"Asociación|Sociedad|Centros|Agencia|Ministerio|Consejería|Conselleria)")
+           r"Asociación|Sociedad|Centros?|Agencia|Ministerio|Consejería|Conselleria|Laboratorios?|Juzgado)")
 _CAP_WORDS = (r"(?-i:[A-ZÁÉÍÓÚÑ][\w\-]*(?:\s+(?:(?:de|del|de\s+la|y|i|d')\s+)?[A-ZÁÉÍÓÚÑ][\w\-]*)*)")
 #: A place name: capitalised words, with ``de``/``del``/``de la`` between them (``San Sebastián de los Reyes``).
 _PLACE = (r"(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñü\-]+(?:\s+(?:de\s+(?:la\s+|los\s+|las\s+)?|del\s+)?"
@@ -63,12 +63,26 @@ _PLACE = (r"(?-i:[A-ZÁÉÍÓÚÑ][\wáéíóúñü\-]+(?:\s+(?:de\s+(?:la\s+|lo
 #: A company: up to five capitalised words and a legal form (``Bedfont Scientific Ltd``, ``KCI Clinic Spain SL``).
 _COMPANY = (r"(?-i:[A-ZÁÉÍÓÚÑ][\w&\-]*(?:\s+[A-ZÁÉÍÓÚÑ&][\w&.\-]*){0,4}\s+(?:S\.\s?L|SL|S\.\s?A|SA|SAU|SLU|Inc|"
             r"Ltd|GmbH|GMBH|Corporation|Corp|AG|BV|NV|SpA|Ltda)\.?)")
+#: A short phrase up to the next punctuation: what follows "de profesión", "trabajaba como"...
+_PHRASE = r"[\wáéíóúñü]+(?:\s+[\wáéíóúñü]+){0,5}?(?=\s*[,.;:()]|\s+(?:y|que|desde|durante|con|sin|hasta)\b|$)"
+#: Occupations that are hardly anything else, replaced wherever they stand.
+_JOBS_ANYWHERE = (r"militar(?:es)?|bomber[oa]s?|guardia\s+civil|camioner[oa]s?|taxistas?|albañil(?:es)?|"
+                  r"agricultor(?:es|a)?|ganader[oa]s?|pescador(?:es|a)?|mineros?|carpinter[oa]s?|soldador(?:es|a)?|"
+                  r"azafatas?|peluquer[oa]s?|camarer[oa]s?|cociner[oa]s?|fontaner[oa]s?|electricistas?|deportistas?|"
+                  r"futbolistas?|jugador(?:es|a)?\s+de\s+fútbol|ama\s+de\s+casa")
 _MONTHS = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 _MONTH_ABBREVIATIONS = r"ene|feb|mar|abr|may|jun|jul|ago|sept?|set|oct|nov|dic"
 _PHONE = r"\+?\s*\d[\d .()\-]{5,}\d"
 _CAP = r"[A-ZÁÉÍÓÚÑ][\w&'.\-]*(?:\s+(?:[A-ZÁÉÍÓÚÑ&][\w&'.\-]*|y|de|del))*"
 _ADDRESS_LABELS = {"CALLE", "NOMBRE_PERSONAL_SANITARIO"}
-_SEGMENT_SPLIT = re.compile(r"[,;]\s*")
+_SEGMENT_SPLIT = re.compile(r"[,;]\s*|\.\s+(?=[A-ZÁÉÍÓÚÑ])")
+#: A product as a maker's parenthesis opens with it: a registered mark, or a capitalised name and a model number.
+_PRODUCT = re.compile(r"®|\b[A-ZÁÉÍÓÚÑ][\w\-]*\s+\d")
+_COUNTRY = re.compile(r"España|Spain|Suiza|Switzerland|Alemania|Germany|Francia|France|Italia|Italy|EE\.?\s?UU|USA|"
+                      r"U\.S\.A|Reino Unido|UK|England|Inglaterra|Jap[oó]n|Japan|Suecia|Sweden|Dinamarca|Denmark|"
+                      r"Holanda|Países Bajos|Netherlands|B[eé]lgica|Belgium|Austria|Israel|Canad[aá]|Brasil|Brazil|"
+                      r"Argentina|M[eé]xico|Chile|Irlanda|Ireland|Finlandia|Finland|Noruega|Norway|China|Corea|Korea|"
+                      r"Australia|Portugal|[A-Z]{2}")  # or a state's two letters: "(Stratus OCT; Carl Zeiss Meditec, Dublin, CA)"
 _PAREN = re.compile(r"\(([^()\n]{3,160})\)")
 _OTHER_JOBS = ("ama de casa", "sus labores", "jubilado", "jubilada", "estudiante", "hogar", "militar", "camionero",
                "camarero", "camarera", "agricultor", "ganadero", "pastor", "albañil", "carpintero", "pescador",
@@ -107,6 +121,11 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
                                    rf"(?P<phi>{_AGE})\b"),
         ("EDAD_SUJETO_ASISTENCIA", rf"(?P<phi>\b{_AGE})\s+de\s+(?:edad|vida)\b"),
         ("EDAD_SUJETO_ASISTENCIA", rf"\bal\s+(?P<phi>(?:{_NUMBER})\s+(?:{_UNIT}))\s+de\s+vida\b"),
+        # "a los 36 años se sometió...", "desde los 5 años": years (months and days there are mostly follow-up)
+        ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:a|desde|hasta|entre)\s+los\s+(?P<phi>(?:{_NUMBER})(?:\s+años)?"
+                                   rf"(?:\s+(?:y|a\s+los)\s+(?:{_NUMBER}))?\s+años(?:\s+de\s+edad)?)\b"
+                                   rf"(?!\s+(?:de\s+(?!edad)|después|tras|antes|posteriores|del))"),
+        ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:contaba\s+con|edad:?)\s+(?P<phi>{_AGE})\b"),
         ("FAMILIARES_SUJETO_ASISTENCIA", rf"(?P<phi>\b(?:(?:{_COUNT})\s+(?:de\s+(?:sus|los)\s+)?)?(?:{_KIN})"
                                          rf"(?:\s+(?:{_KIN_AFTER}))?)\b"),
         ("OTROS_SUJETO_ASISTENCIA", rf"\b(?:raza|origen|nacionalidad|procedencia|etnia)\s+(?P<phi>(?:{_ORIGIN}))\b"),
@@ -114,6 +133,12 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
         ("PROFESION", rf"(?:\bocupación|\bprofesión|\btrabaja\s+como|\btrabajaba\s+como)\s*:?\s*"
                       rf"(?P<phi>(?:{_job_pattern()}))\b"),
         ("PROFESION", rf"\b(?:{_UNIT})(?:\s+de\s+edad)?,\s*(?:de\s+profesión\s+)?(?P<phi>(?:{_job_pattern()}))\b"),
+        ("PROFESION", rf"\bde\s+profesi[oó]n\s*:?\s+(?:trabajaba\s+)?(?P<phi>{_PHRASE})"),
+        ("PROFESION", r"(?P<phi>\b[\wáéíóúñ]+)\s+de\s+profesi[oó]n\b"),
+        ("PROFESION", rf"\b(?:trabaja|trabajaba|trabajó|empleado|empleada|emplead[oa]s?\s+temporales)\s+(?:como|de)\s+"
+                      rf"(?:(?:un|una|miembro\s+de\s+la|miembro\s+del)\s+)?(?P<phi>{_PHRASE})"),
+        ("PROFESION", rf"\bse\s+dedica(?:ba)?\s+a\s+(?:la\s+|las\s+|los\s+|el\s+)?(?P<phi>{_PHRASE})"),
+        ("PROFESION", rf"\b(?P<phi>{_JOBS_ANYWHERE})\b"),
         ("FECHAS", rf"\b(?P<phi>(?:mes\s+de\s+)?(?:{_MONTHS}))\b"),
         ("FECHAS", r"(?<![\w/.-])(?P<phi>(?:0?[1-9]|[12]\d|3[01])(?P<sep>[-/])(?:0?[1-9]|1[0-2])(?P=sep)"
                    r"(?:19|20)?\d\d)(?![\w/-])"),
@@ -122,9 +147,11 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
         ("NUMERO_FAX", rf"\bfax\s*:?\s*(?P<phi>{_PHONE})"),
         ("NUMERO_TELEFONO", rf"\b(?:tfno|telf|tlf|tel|teléfono|telefono|móvil)\.?\s*:?\s*(?P<phi>{_PHONE})"),
         ("NUMERO_TELEFONO", r"(?<![\w.,+-])(?P<phi>(?:\+?34[\s-]?)?[6-9]\d{2}(?:[ .]?\d{2,3}){2,3})(?![\w,]|\.\d)"),
-        ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:{_KIN})\s+de\s+(?P<phi>\d{{1,3}}(?:\s+(?:{_UNIT}))?)\b"),
+        ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:{_KIN})(?:\s+(?:{_KIN_AFTER}))?\s+de\s+(?P<phi>\d{{1,3}}(?:\s+(?:{_UNIT}))?)\b"),
+        ("FAMILIARES_SUJETO_ASISTENCIA", r"\b(?:los|las|sus|su|el|un|una|varios|varias|algunos|otros|dos|tres|cuatro|"
+                                         r"por)\s+(?P<phi>familiar(?:es)?)\b"),
         ("FAMILIARES_SUJETO_ASISTENCIA", rf"\b(?:{_KIN})(?:\s+(?:{_KIN_AFTER}))?(?:,)?\s+(?:de\s+nombre\s+|llamad[oa]\s+)?"
-                                         rf"(?P<phi>{_NAME})"),
+                                         rf"(?P<phi>{_NAME}(?:\s+y\s+{_NAME})?)"),
         ("OTROS_SUJETO_ASISTENCIA", r"\b(?P<phi>solter[oa]|casad[oa]|viud[oa]|divorciad[oa]|separad[oa]|"
                                     r"heterosexual|homosexual|bisexual)\b"),
         ("TERRITORIO", rf"\b(?:residente\s+en|natural\s+de|procedente\s+de|vive\s+en|vecin[oa]\s+de|nacid[oa]\s+en|"
@@ -182,25 +209,41 @@ def _after_entities(text: str, entities: Sequence[Entity]) -> List[Tuple[str, in
 
 
 def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
-    """In a parenthesis of three or more comma-separated parts, or of two whose first carries ``®``, the
+    """In a parenthesis of three or more parts (split at commas, semicolons and full stops) that opens with a product
+    (``®``, or a name and a model number) or ends in a country, or of two whose first carries ``®``, the
     capitalised parts after the first (maker, town, country; the product is kept):
-    ``(Vibracina 100, Pfizer, Madrid)``, ``(Azopt®, Alcon Cusi)``."""
+    ``(Vibracina 100, Pfizer, Madrid)``, ``(Azopt®, Alcon Cusi)``. Where the parenthesis is a maker's address, the
+    first part is the maker: three parts ending in a country (``(Keramat, Coruña, España)``), or any number right
+    after a product marked ``®`` (``KeraOs® (Keramat, Coruña, España)``)."""
     spans: List[Tuple[str, int, int]] = []
     for match in _PAREN.finditer(text):
-        inner, offset = match.group(1), match.start(1)
-        parts, position = [], 0
-        for piece in _SEGMENT_SPLIT.split(inner):
-            start = inner.index(piece, position)
-            parts.append((piece, offset + start))
-            position = start + len(piece)
-        if len(parts) < 3 and not (len(parts) == 2 and "®" in parts[0][0]):  # "(Azopt®, Alcon Cusi)": a maker
+        parts = _parts(match.group(1), match.start(1))
+        if len(parts) < 2 or (len(parts) == 2 and "®" not in parts[0][0]):
             continue
-        for index, (piece, start) in enumerate(parts[1:], start=1):  # the product itself is no PHI: kept
+        after_mark = text[:match.start()].rstrip().endswith("®")
+        ends_in_country = _COUNTRY.fullmatch(parts[-1][0].strip().rstrip(".")) is not None
+        if not (after_mark or ends_in_country or _PRODUCT.search(parts[0][0])):  # "(CMV, VIH, VEB)": a list
+            continue
+        address = after_mark or (len(parts) == 3 and ends_in_country)
+        first_maker = int(address)  # the index of the maker among the parts
+        for index, (piece, start) in enumerate(parts[1 - first_maker:], start=1 - first_maker):
             stripped = piece.strip().rstrip(".")
             if not re.fullmatch(_CAP, stripped) or any(char.isdigit() for char in stripped):
                 continue
-            spans.append(("INSTITUCION" if index == 1 else "TERRITORIO", start, start + len(stripped)))
+            label = ("INSTITUCION" if index == 1 - first_maker else
+                     "PAIS" if _COUNTRY.fullmatch(stripped) and len(stripped) > 2 else "TERRITORIO")
+            spans.append((label, start, start + len(stripped)))
     return spans
+
+
+def _parts(inner: str, offset: int) -> List[Tuple[str, int]]:
+    """The parts of a parenthesis' text with their offsets in the document."""
+    parts, position = [], 0
+    for piece in _SEGMENT_SPLIT.split(inner):
+        start = inner.index(piece, position)
+        parts.append((piece, offset + start))
+        position = start + len(piece)
+    return parts
 
 
 def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
@@ -245,8 +288,10 @@ def _gap_spans(text: str, taken: List[Tuple[int, int]]) -> List[Tuple[str, int, 
         if label is None:
             continue
         value_end = match.end("value")
-        next_field = _NEXT_FIELD.search(text, match.start("value"), value_end)  # "Edad: 45 años Sexo: H"
-        for start, end in _uncovered(match.start("value"), next_field.start() if next_field else value_end, taken):
+        # "Edad: 45 años Sexo: H", "Edad:  Sexo:": the value ends where the next field of the line begins
+        next_field = _NEXT_FIELD.search(text, match.start("value") - 1, value_end)
+        value_stop = max(match.start("value"), next_field.start()) if next_field else value_end
+        for start, end in _uncovered(match.start("value"), value_stop, taken):
             spans += [(label, a, b) for a, b in _chunks(text, start, end)]
     for match in _CONTACT_LINE.finditer(text):
         line_start = text.find(":", match.start(), match.end()) + 1 or match.start()

@@ -132,3 +132,44 @@ def test_the_maker_after_a_registered_product_is_replaced_and_the_product_kept()
     text = "brinzolamida (Azopt®, Alcon Cusi) cada 12 horas"
     #       012345678901234567890123456789012
     assert rule_entities(text, []) == [(22, 32, "INSTITUCION")]
+
+
+def test_relatives_as_a_noun_but_not_family_history():
+    text = "Se informó a los familiares del pronóstico."
+    #       01234567890123456789012345678
+    assert rule_entities(text, []) == [(17, 27, "FAMILIARES_SUJETO_ASISTENCIA")]
+    assert rule_entities("Sin antecedentes familiares de interés.", []) == []
+
+
+def test_two_names_after_a_relative():
+    text = "Se habló con sus padres Teresa y Juan Carlos."
+    #       012345678901234567890123456789012345678901234
+    assert rule_entities(text, []) == [(17, 23, "FAMILIARES_SUJETO_ASISTENCIA"), (24, 44, "FAMILIARES_SUJETO_ASISTENCIA")]
+
+
+def test_professions_after_de_profesion_and_trabajaba_como():
+    text = "Varón de 45 años, de profesión camionero, acude"
+    #       01234567890123456789012345678901234567890
+    assert rule_entities(text, []) == [(9, 16, "EDAD_SUJETO_ASISTENCIA"), (31, 40, "PROFESION")]
+    text = "Trabajaba como auxiliar de enfermería desde 2001."
+    #       0123456789012345678901234567890123456789
+    assert rule_entities(text, []) == [(15, 37, "PROFESION")]
+
+
+def test_an_age_in_years_after_a_los_but_not_a_follow_up_in_months():
+    text = "Esplenectomía a los 8 años por talasemia. Control a los 6 meses de la cirugía."
+    #       012345678901234567890123456
+    assert rule_entities(text, []) == [(20, 26, "EDAD_SUJETO_ASISTENCIA")]
+
+
+def test_a_makers_address_after_a_registered_product_and_a_list_of_tests_left_alone():
+    text = "injerto KeraOs® (Keramat, Coruña, España) y"
+    #       01234567890123456789012345678901234567890
+    assert rule_entities(text, []) == [(17, 24, "INSTITUCION"), (26, 32, "TERRITORIO"), (34, 40, "PAIS")]
+    assert rule_entities("serologías (CMV, VIH, VEB) negativas", []) == []
+
+
+def test_a_national_centre():
+    text = "Se consultó al Centro Nacional de Toxicología."
+    #       0123456789012345678901234567890123456789012345
+    assert rule_entities(text, []) == [(15, 45, "INSTITUCION")]
