@@ -35,7 +35,7 @@ from typing import List, Pattern, Sequence, Tuple
 
 Entity = Tuple[int, int, str]
 
-_KIN = (r"madres?|padres?|herman[oa]s?|hij[oa]s?|espos[oa]s?|marido|pareja|abuel[oa]s?|t[ií][oa]s?|prim[oa]s?|"
+_KIN = (r"madres?|padres?|bisabuel[oa]s?|herman[oa]s?|hij[oa]s?|espos[oa]s?|marido|pareja|abuel[oa]s?|t[ií][oa]s?|prim[oa]s?|"
         r"sobrin[oa]s?|niet[oa]s?|cuñad[oa]s?|suegr[oa]s?|familia|progenitor(?:es|a)?|hermanastr[oa]s?")
 _KIN_AFTER = r"mayor(?:es)?|menor(?:es)?|matern[oa]s?|patern[oa]s?|gemel[oa]s?|var[oó]n|varones|mujer|mujeres"
 _COUNT = r"un[oa]?|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|\d{1,2}"
@@ -73,7 +73,7 @@ _JOBS_ANYWHERE = (r"militar(?:es)?|bomber[oa]s?|guardia\s+civil|camioner[oa]s?|t
 _MONTHS = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 _MONTH_ABBREVIATIONS = r"ene|feb|mar|abr|may|jun|jul|ago|sept?|set|oct|nov|dic"
 _PHONE = r"\+?\s*\d[\d .()\-]{5,}\d"
-_CAP = r"[A-ZÁÉÍÓÚÑ][\w&'.\-]*(?:\s+(?:[A-ZÁÉÍÓÚÑ&][\w&'.\-]*|y|de|del))*"
+_CAP = r"[A-ZÁÉÍÓÚÑ][\w&'.\-]*(?:\s+(?:[A-ZÁÉÍÓÚÑ&][\w&'.\-]*|y|and|de|del))*"
 _ADDRESS_LABELS = {"CALLE", "NOMBRE_PERSONAL_SANITARIO"}
 _SEGMENT_SPLIT = re.compile(r"[,;]\s*|\.\s+(?=[A-ZÁÉÍÓÚÑ])")
 #: A product as a maker's parenthesis opens with it: a registered mark, or a capitalised name and a model number.
@@ -124,7 +124,8 @@ def compiled_rules() -> List[Tuple[str, Pattern[str]]]:
         # "a los 36 años se sometió...", "desde los 5 años": years (months and days there are mostly follow-up)
         ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:a|desde|hasta|entre)\s+los\s+(?P<phi>(?:{_NUMBER})(?:\s+años)?"
                                    rf"(?:\s+(?:y|a\s+los)\s+(?:{_NUMBER}))?\s+años(?:\s+de\s+edad)?)\b"
-                                   rf"(?!\s+(?:de\s+(?!edad)|después|tras|antes|posteriores|del))"),
+                                   rf"(?!\s+(?:de\s+(?:la|el|los|las|su|sus|haber|evoluci|seguimiento|tratamiento|"
+                                   rf"diagn|iniciar|comenzar)|después|tras|antes|posteriores|del\b))"),
         ("EDAD_SUJETO_ASISTENCIA", rf"\b(?:contaba\s+con|edad:?)\s+(?P<phi>{_AGE})\b"),
         ("FAMILIARES_SUJETO_ASISTENCIA", rf"(?P<phi>\b(?:(?:{_COUNT})\s+(?:de\s+(?:sus|los)\s+)?)?(?:{_KIN})"
                                          rf"(?:\s+(?:{_KIN_AFTER}))?)\b"),
@@ -227,7 +228,7 @@ def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
         address = after_mark or (len(parts) == 3 and ends_in_country)
         first_maker = int(address)  # the index of the maker among the parts
         for index, (piece, start) in enumerate(parts[1 - first_maker:], start=1 - first_maker):
-            stripped = piece.strip().rstrip(".")
+            stripped = piece.strip().rstrip(".").rstrip("®").rstrip()  # "(MODUS ARS 1.5; Medartis®, Basel, Suiza)"
             if not re.fullmatch(_CAP, stripped) or any(char.isdigit() for char in stripped):
                 continue
             label = ("INSTITUCION" if index == 1 - first_maker else

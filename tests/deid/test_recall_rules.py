@@ -173,3 +173,12 @@ def test_a_national_centre():
     text = "Se consultó al Centro Nacional de Toxicología."
     #       0123456789012345678901234567890123456789012345
     assert rule_entities(text, []) == [(15, 45, "INSTITUCION")]
+
+
+def test_an_age_before_what_happened_at_it_and_a_marked_maker_inside_a_parenthesis():
+    text = "Tío materno intervenido a los 34 años de catarata."
+    #       012345678901234567890123456789012345678
+    assert rule_entities(text, []) == [(0, 11, "FAMILIARES_SUJETO_ASISTENCIA"), (30, 37, "EDAD_SUJETO_ASISTENCIA")]
+    text = "distractor (MODUS ARS 1.5; Medartis®, Basel, Suiza) se"
+    #       01234567890123456789012345678901234567890123456789
+    assert rule_entities(text, []) == [(27, 35, "INSTITUCION"), (38, 43, "TERRITORIO"), (45, 50, "PAIS")]
