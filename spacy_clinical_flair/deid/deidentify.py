@@ -31,6 +31,7 @@ from .dates import shift_date
 from .keys import DeidKey, DeidKeyError, key_or_random
 from .kinds import kind_of, normalise
 from .recall_rules import rule_entities
+from .spans import overlaps
 from .surrogates import surrogate
 
 OPERATORS = ("redact", "tag", "mask", "hash", "surrogate", "keep")
@@ -134,15 +135,10 @@ def propagate(text: str, entities: Sequence[Tuple[int, int, str]]) -> List[Tuple
     added: List[Tuple[int, int, str]] = []
     for value in sorted(labels, key=len, reverse=True):  # longer texts first: "Juan Pérez" before "Pérez"
         for match in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text):
-            if not _overlaps(match.start(), match.end(), taken):
+            if not overlaps(match.start(), match.end(), taken):
                 added.append((match.start(), match.end(), labels[value]))
                 bisect.insort(taken, (match.start(), match.end()))
     return added
-
-
-def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
-    index = bisect.bisect_left(taken, (start, end))
-    return any(s < end and start < e for s, e in taken[max(index - 1, 0):index + 1])
 
 
 class Deidentifier:

@@ -33,6 +33,8 @@ import re
 from functools import lru_cache
 from typing import List, Pattern, Sequence, Tuple
 
+from .spans import overlaps
+
 Entity = Tuple[int, int, str]
 
 _KIN = (r"madres?|padres?|bisabuel[oa]s?|herman[oa]s?|hij[oa]s?|espos[oa]s?|marido|pareja|abuel[oa]s?|t[ií][oa]s?|prim[oa]s?|"
@@ -172,7 +174,7 @@ def rule_entities(text: str, entities: Sequence[Entity]) -> List[Entity]:
     taken = sorted((start, end) for start, end, _ in entities)
     added: List[Entity] = []
     for label, start, end in _after_entities(text, entities) + _candidates(text):
-        if end > start and not _overlaps(start, end, taken):
+        if end > start and not overlaps(start, end, taken):
             added.append((start, end, label))
             bisect.insort(taken, (start, end))
     for label, start, end in _gap_spans(text, taken):
@@ -247,11 +249,6 @@ def _parts(inner: str, offset: int) -> List[Tuple[str, int]]:
     return parts
 
 
-def _overlaps(start: int, end: int, taken: List[Tuple[int, int]]) -> bool:
-    index = bisect.bisect_left(taken, (start, end))
-    return any(s < end and start < e for s, e in taken[max(index - 1, 0):index + 1])
-
-
 #: Header fields whose whole value is PHI, and the label of what the model left of it.
 _FIELDS = {"domicilio": "CALLE", "dirección": "CALLE", "localidad/ provincia": "TERRITORIO",
            "localidad": "TERRITORIO", "provincia": "TERRITORIO", "cp": "TERRITORIO", "nhc": "ID_SUJETO_ASISTENCIA",
@@ -299,7 +296,7 @@ def _gap_spans(text: str, taken: List[Tuple[int, int]]) -> List[Tuple[str, int, 
         for start, end in _uncovered(line_start, match.end(), taken):
             spans += [(_chunk_label(text[a:b]), a, b) for a, b in _chunks(text, start, end)
                       if _contact_chunk(text[a:b])]
-    return _without_overlaps(spans)
+    return _withoutoverlaps(spans)
 
 
 _NEXT_FIELD = re.compile(r"\s+[A-ZÁÉÍÓÚÑ][\w/ ]{1,25}:")
@@ -351,11 +348,11 @@ def _chunk_label(chunk: str) -> str:
     return "CALLE" if any(char.isdigit() for char in chunk) else "TERRITORIO"
 
 
-def _without_overlaps(spans: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
+def _withoutoverlaps(spans: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
     kept: List[Tuple[str, int, int]] = []
     taken: List[Tuple[int, int]] = []
     for label, start, end in spans:
-        if not _overlaps(start, end, taken):
+        if not overlaps(start, end, taken):
             kept.append((label, start, end))
             bisect.insort(taken, (start, end))
     return kept
