@@ -557,3 +557,18 @@ def test_mixing_layer_is_thincs_maxout_without_the_frozen_columns_gradient(tmp_p
     for mine, theirs in zip(mix_chain.walk(), reference.walk()):
         for name in mine.param_names:
             numpy.testing.assert_allclose(mine.get_grad(name), theirs.get_grad(name), rtol=1e-5, atol=1e-6)
+
+
+def test_a_budget_spent_before_the_first_evaluation_is_a_clear_failure(tmp_path):
+    """train-spacy-ner with a budget smaller than reading the data takes: exit 1, one line saying what to raise."""
+    from typer.testing import CliRunner
+
+    from spacy_clinical_flair.cli import app
+
+    overrides = sample_training_overrides(tmp_path, seed=1, hidden_size=8, steps=40, eval_every=20)
+    args = [arg for key, value in overrides.items() for arg in (f"--{key}", str(value))]
+    result = CliRunner().invoke(app, ["train-spacy-ner", str(REPO / "configs" / "spacy_flair_ner.cfg"),
+                                      str(tmp_path / "out"), "--max-minutes", "0.0001", *args])
+    assert result.exit_code == 1, result.output
+    assert "no dev evaluation fitted in --max-minutes 0.0001" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out" / "model-best").exists()
