@@ -21,7 +21,6 @@ every other mention of a found text (``propagate``).
 """
 from __future__ import annotations
 
-import bisect
 import hashlib
 import re
 from dataclasses import asdict, dataclass, field
@@ -31,7 +30,7 @@ from .dates import shift_date
 from .keys import DeidKey, DeidKeyError, key_or_random
 from .kinds import kind_of, normalise
 from .recall_rules import rule_entities
-from .spans import overlaps
+from .spans import claim
 from .surrogates import surrogate
 
 OPERATORS = ("redact", "tag", "mask", "hash", "surrogate", "keep")
@@ -135,9 +134,8 @@ def propagate(text: str, entities: Sequence[Tuple[int, int, str]]) -> List[Tuple
     added: List[Tuple[int, int, str]] = []
     for value in sorted(labels, key=len, reverse=True):  # longer texts first: "Juan Pérez" before "Pérez"
         for match in re.finditer(rf"(?<!\w){re.escape(value)}(?!\w)", text):
-            if not overlaps(match.start(), match.end(), taken):
+            if claim(match.start(), match.end(), taken):
                 added.append((match.start(), match.end(), labels[value]))
-                bisect.insort(taken, (match.start(), match.end()))
     return added
 
 
@@ -157,7 +155,7 @@ class Deidentifier:
         further candidates tried for a document scope (:meth:`document_date_shift`): up to
         :data:`_SHIFT_DRAWS` from the same range, then from ranges 2, 3, ... times as far."""
         low, high = self.settings.date_shift_days
-        scale = 1 + max(0, attempt - _SHIFT_DRAWS) // 4 + (attempt >= _SHIFT_DRAWS)
+        scale = 1 if attempt < _SHIFT_DRAWS else 2 + (attempt - _SHIFT_DRAWS) // 4
         number = self.key.number("date-shift", scope, *([str(attempt)] if attempt else []))
         size = scale * low + (number >> 1) % (scale * (high - low) + 1)
         return size if number & 1 else -size

@@ -3,14 +3,15 @@
 A de-identification that leaks is worse than one that replaces a little too much, so the deidentifier can add,
 where no entity of the model lies, spans that these rules find (``recall_rules``, on by default). Each rule is a
 regular expression over the text whose group ``phi`` is the span and whose label says what it is; the rules were
-chosen on MEDDOCAN **dev** (train for the word lists), by which gold PHI the shipped model left in the output
-(``benchmarks/deid_leak.py``):
+chosen on MEDDOCAN **dev**, by which gold PHI the shipped model left in the output (``benchmarks/deid_leak.py``),
+and **train**, by how much of each label's gold they cover on their own and what else they match:
 
 - relatives (``FAMILIARES_SUJETO_ASISTENCIA``): a kinship word (``madre``, ``hermanos``, ``pareja``, ...) with a
   following ``mayor``/``menor``/``materno``/... and a preceding count (``dos hermanas``);
 - ages (``EDAD_SUJETO_ASISTENCIA``): a number (digits or words) of years, months, weeks or days after ``edad de``,
   ``tenía``, a noun for the patient (``niño de``, ``varón de``, ``lactante de``), or followed by ``de edad`` /
-  ``de vida``; a duration (``cuadro de 3 días``, ``a los 3 meses de la intervención``) has none of these;
+  ``de vida``, and years after ``a los``/``desde los`` (``a los 36 años``); a duration (``cuadro de 3 días``,
+  ``a los 3 meses de la intervención``) has none of these;
 - origin (``OTROS_SUJETO_ASISTENCIA``): a colour or origin adjective (``caucásica``, ``ecuatoriana``) after ``raza``,
   ``origen``, ``nacionalidad``, ``procedencia`` or right after a noun for the patient (``mujer caucásica``);
 - makers and their towns (``INSTITUCION``, ``TERRITORIO``): the capitalised segments after the first in a
@@ -18,7 +19,8 @@ chosen on MEDDOCAN **dev** (train for the word lists), by which gold PHI the shi
   (``(Azopt®, Alcon Cusi)``); the product itself is kept, and a company by its legal form (``Bedfont Scientific
   Ltd``);
 - occupations (``PROFESION``): a job of Faker's Spanish list or a few common ones (``ama de casa``) after
-  ``ocupación:`` or right after an age (``varón de 78 años, carpintero``);
+  ``ocupación:`` or right after an age (``varón de 78 años, carpintero``), the phrase after ``de profesión``,
+  ``trabajaba como``, ``se dedicaba a``, and a few jobs that are hardly anything else (``militar``) anywhere;
 - months (``FECHAS``): a month name alone (``en junio``), which the date shifter moves like any date, numeric and
   month-year dates (``2-3-07``, ``sep-04``);
 - e-mails and phone numbers by their shape; a place after ``residente en``, ``natural de``, ``ciudad de``...; a
@@ -33,7 +35,7 @@ import re
 from functools import lru_cache
 from typing import List, Pattern, Sequence, Tuple
 
-from .spans import overlaps
+from .spans import claim
 
 Entity = Tuple[int, int, str]
 
@@ -172,13 +174,9 @@ def rule_entities(text: str, entities: Sequence[Entity]) -> List[Entity]:
     longer spans first), as ``(start, end, label)``; then what is left uncovered of header fields and contact
     lines (:func:`_gap_spans`)."""
     taken = sorted((start, end) for start, end, _ in entities)
-    added: List[Entity] = []
-    for label, start, end in _after_entities(text, entities) + _candidates(text):
-        if end > start and not overlaps(start, end, taken):
-            added.append((start, end, label))
-            bisect.insort(taken, (start, end))
-    for label, start, end in _gap_spans(text, taken):
-        added.append((start, end, label))
+    added = [(start, end, label) for label, start, end in _after_entities(text, entities) + _candidates(text)
+             if end > start and claim(start, end, taken)]
+    added += [(start, end, label) for label, start, end in _gap_spans(text, taken)]
     return sorted(added)
 
 
@@ -223,7 +221,7 @@ def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
         parts = _parts(match.group(1), match.start(1))
         if len(parts) < 2 or (len(parts) == 2 and "®" not in parts[0][0]):
             continue
-        after_mark = text[:match.start()].rstrip().endswith("®")
+        after_mark = _mark_before(text, match.start())
         ends_in_country = _COUNTRY.fullmatch(parts[-1][0].strip().rstrip(".")) is not None
         if not (after_mark or ends_in_country or _PRODUCT.search(parts[0][0])):  # "(CMV, VIH, VEB)": a list
             continue
@@ -237,6 +235,13 @@ def _maker_spans(text: str) -> List[Tuple[str, int, int]]:
                      "PAIS" if _COUNTRY.fullmatch(stripped) and len(stripped) > 2 else "TERRITORIO")
             spans.append((label, start, start + len(stripped)))
     return spans
+
+
+def _mark_before(text: str, position: int) -> bool:
+    """Whether the last character before ``position``, spaces skipped, is ``®`` (without copying the text)."""
+    while position > 0 and text[position - 1].isspace():
+        position -= 1
+    return position > 0 and text[position - 1] == "®"
 
 
 def _parts(inner: str, offset: int) -> List[Tuple[str, int]]:
@@ -296,7 +301,7 @@ def _gap_spans(text: str, taken: List[Tuple[int, int]]) -> List[Tuple[str, int, 
         for start, end in _uncovered(line_start, match.end(), taken):
             spans += [(_chunk_label(text[a:b]), a, b) for a, b in _chunks(text, start, end)
                       if _contact_chunk(text[a:b])]
-    return _withoutoverlaps(spans)
+    return _without_overlaps(spans)
 
 
 _NEXT_FIELD = re.compile(r"\s+[A-ZÁÉÍÓÚÑ][\w/ ]{1,25}:")
@@ -348,11 +353,7 @@ def _chunk_label(chunk: str) -> str:
     return "CALLE" if any(char.isdigit() for char in chunk) else "TERRITORIO"
 
 
-def _withoutoverlaps(spans: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
-    kept: List[Tuple[str, int, int]] = []
+def _without_overlaps(spans: List[Tuple[str, int, int]]) -> List[Tuple[str, int, int]]:
+    """``spans`` less each one that overlaps an earlier one."""
     taken: List[Tuple[int, int]] = []
-    for label, start, end in spans:
-        if not overlaps(start, end, taken):
-            kept.append((label, start, end))
-            bisect.insort(taken, (start, end))
-    return kept
+    return [(label, start, end) for label, start, end in spans if claim(start, end, taken)]
