@@ -1,7 +1,8 @@
 """A majority vote of trained systems on one gold split, against each of them, with the paired bootstrap.
 
 Each system is a ``.spacy`` file of its predictions on the gold documents in their order (``predict_split.py``
-writes one from a trained pipeline). The vote keeps an entity when at least --min-votes systems (default: a
+writes one from a trained pipeline) or their entities as kept in ``results/`` (``.ents.json.gz``,
+``prediction_entities.py``). The vote keeps an entity when at least --min-votes systems (default: a
 strict majority) predicted exactly it (same characters, same label), with
 :func:`spacy_clinical_flair.pipeline.ensemble.vote` — the rule of ``clinical_flair_vote``, here on character
 offsets so that systems with different tokenizers can vote. OUT/vote.spacy holds the voted predictions,
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Sequence
 
 import srsly
+from accuracy_compare import read_predictions
 from spacy.tokens import Doc, DocBin
 
 from spacy_clinical_flair.corpus.docs import read_docbin
@@ -48,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("gold", type=Path)
     parser.add_argument("out", type=Path)
-    parser.add_argument("systems", nargs="+", help="NAME=PREDICTIONS.spacy, two or more")
+    parser.add_argument("systems", nargs="+", help="NAME=PREDICTIONS.spacy (or .ents.json.gz), two or more")
     parser.add_argument("--min-votes", type=int, default=None, help="default: a strict majority")
     parser.add_argument("--samples", type=int, default=10_000)
     args = parser.parse_args()
@@ -57,7 +59,7 @@ def main() -> None:
         parser.error("name two systems or more, as NAME=PREDICTIONS.spacy")
     args.out.mkdir(parents=True, exist_ok=True)
     gold = list(read_docbin(args.gold, "es"))
-    member_docs = {name: list(read_docbin(Path(path), "es")) for name, path in named.items()}
+    member_docs = {name: read_predictions(Path(path), gold) for name, path in named.items()}
     voted = []
     unaligned = 0
     for i, doc in enumerate(gold):
