@@ -572,3 +572,47 @@ def test_a_budget_spent_before_the_first_evaluation_is_a_clear_failure(tmp_path)
     assert result.exit_code == 1, result.output
     assert "no dev evaluation fitted in --max-minutes 0.0001" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out" / "model-best").exists()
+
+
+def test_seed_vote_keeps_what_two_of_three_members_predicted_and_runs_the_lms_once(trained_pipeline, tmp_path,
+                                                                                  monkeypatch):
+    """configs/seed_vote.cfg with members A, B, A (B: the same recipe and LMs, another seed and fewer steps): each
+    member's span group is what it predicts alone, doc.ents is every entity at least two groups hold (here A's, since
+    A votes twice), and the LMs run once per document; with A, B, B it is B's."""
+    import subprocess
+    import sys
+    from collections import Counter
+
+    from spacy_clinical_flair.ml import flair_tok2vec
+    from spacy_clinical_flair.training.spacy_train import train_spacy_pipeline
+
+    result_a, dev = trained_pipeline
+    model_a = spacy.load(result_a.best_model)
+    # seed 1 draws the very LMs of trained_pipeline again; spaCy's own seed and the steps differ
+    overrides = {**sample_training_overrides(tmp_path / "b", seed=1, hidden_size=16, steps=80, eval_every=40),
+                 "system.seed": 2}
+    result_b = train_spacy_pipeline(REPO / "configs" / "spacy_flair_ner.cfg", tmp_path / "b" / "out", overrides)
+    texts = [doc.text for doc in DocBin().from_disk(dev).get_docs(model_a.vocab)]
+    alone = {"a": [ents(doc) for doc in model_a.pipe(texts)],
+             "b": [ents(doc) for doc in spacy.load(result_b.best_model).pipe(texts)]}
+    assert alone["a"] != alone["b"]  # two members that disagree somewhere, or the vote shows nothing
+
+    computed = []
+    real = flair_tok2vec.doc_vectors
+    monkeypatch.setattr(flair_tok2vec, "doc_vectors", lambda lms, docs, settings: computed.append(len(docs))
+                        or real(lms, docs, settings))
+    models = {"a": result_a.best_model, "b": result_b.best_model}
+    for members in ("aba", "abb"):
+        out = tmp_path / members
+        paths = [arg for n, key in enumerate(members, 1) for arg in (f"--paths.seed{n}", str(models[key]))]
+        subprocess.run([sys.executable, "-m", "spacy", "assemble", str(REPO / "configs/seed_vote.cfg"), str(out),
+                        *paths], check=True, capture_output=True)
+        computed.clear()
+        docs = list(spacy.load(out).pipe(texts))
+        assert sum(computed) == len(texts)
+        for n, key in enumerate(members, 1):
+            assert [[(s.start_char, s.end_char, s.label_) for s in doc.spans[f"seed{n}"]] for doc in docs] == alone[key]
+        for doc, *groups in zip(docs, *(alone[key] for key in members)):
+            counts = Counter(entity for group in groups for entity in set(group))
+            assert ents(doc) == sorted(entity for entity, votes in counts.items() if votes >= 2)
+        assert [ents(doc) for doc in docs] == alone[Counter(members).most_common(1)[0][0]]
