@@ -1,7 +1,7 @@
 """How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
 
     python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
-        [--no-propagate] [--no-recall-rules]
+        [--no-propagate] [--no-recall-rules] [--beam-threshold P]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
 with its predicted entities (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
@@ -10,7 +10,9 @@ entities (all of them, nested and discontinuous included, before any flattening)
 :mod:`spacy_clinical_flair.deid.leak`: the share of gold PHI characters copied into the output unchanged, and the
 gold strings still found in the output as whole words, in total, per label, and for the strings the model found.
 The report offsets of every note are checked on the way (a wrong offset stops the run). ``--predictions`` keeps the
-predicted entities in a file, so other operators can be measured without predicting again.
+predicted entities in a file, so other operators can be measured without predicting again; with them, the
+entities of the NER's beam (``--beam-width``, 8) that overlap none, with their probabilities, so that
+``--beam-threshold`` (what ``clinical_flair_ner_recall`` adds) can be tried at several values on one prediction.
 """
 from __future__ import annotations
 
@@ -26,24 +28,53 @@ from spacy_clinical_flair.corpus.brat import read_brat_folder
 from spacy_clinical_flair.deid.deidentify import OPERATORS, Deidentifier, DeidSettings, text_scope
 from spacy_clinical_flair.deid.keys import DeidKey
 from spacy_clinical_flair.deid.leak import LeakReport, add_document
+from spacy_clinical_flair.deid.ner_recall import beam_entities, select_likely
 
 BENCHMARK_KEY = DeidKey(b"benchmarks/deid_leak.py: a public key for a public corpus", given=True)
 
 
-def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, List[list]]:
-    """doc id -> predicted (start, end, label), from ``cache`` when it exists, else by running the pipeline."""
+def predictions(pipeline: str, documents, cache: Path | None, beam_width: int) -> Dict[str, dict]:
+    """doc id -> {"entities": predicted (start, end, label), "beam": every entity of the NER's beam that overlaps
+    none of them, (start, end, label, probability)}, in characters; from ``cache`` when it exists, else by running
+    the pipeline (the beam only where it has a spaCy ``ner`` and ``beam_width`` > 1)."""
     if cache is not None and cache.exists():
-        return {row["id"]: row["entities"] for row in srsly.read_jsonl(cache)}
+        return {row["id"]: row for row in srsly.read_jsonl(cache)}
     import spacy
 
     nlp = spacy.load(pipeline)
+    ner = nlp.get_pipe("ner") if beam_width > 1 and "ner" in nlp.pipe_names else None
     started = time.perf_counter()
-    found = {document.doc_id: [[e.start_char, e.end_char, e.label_] for e in doc.ents]
-             for document, doc in zip(documents, nlp.pipe(d.text for d in documents))}
+    found: Dict[str, dict] = {}
+    for document, doc in zip(documents, nlp.pipe(d.text for d in documents)):
+        row = {"id": document.doc_id, "beam_width": beam_width if ner is not None else None,
+               "entities": [[e.start_char, e.end_char, e.label_] for e in doc.ents]}
+        ents = [(ent.start, ent.end) for ent in doc.ents]
+        for key, free in (("beam", True), ("beam_preset", False)):
+            scores = beam_entities(ner, [doc], beam_width, free)[0] if ner is not None else {}
+            row[key] = [[doc[start:end].start_char, doc[start:end].end_char, label, probability]
+                        for (start, end, label), probability in sorted(scores.items())
+                        if not _overlaps(start, end, ents)]
+        found[document.doc_id] = row
     print(f"predicted {len(documents)} notes in {time.perf_counter() - started:.0f} s")
     if cache is not None:
-        srsly.write_jsonl(cache, [{"id": doc_id, "entities": entities} for doc_id, entities in found.items()])
+        srsly.write_jsonl(cache, list(found.values()))
     return found
+
+
+def _overlaps(start: int, end: int, spans: List[tuple]) -> bool:
+    return any(s < end and start < e for s, e in spans)
+
+
+def likely(row: dict, threshold: float | None, preset: bool = False) -> List[tuple]:
+    """The beam entities of one note that the recall component would add at ``threshold`` (none without one)."""
+    if threshold is None:
+        return []
+    if row.get("beam_width") is None:
+        raise SystemExit("--beam-threshold: the predictions hold no beam (a cache written without one, or a "
+                         "pipeline without a spaCy ner): predict again into a new --predictions file")
+    taken = [(start, end) for start, end, _ in row["entities"]]
+    beam = row["beam_preset" if preset else "beam"]
+    return select_likely(taken, {(s, e, label): p for s, e, label, p in beam}, threshold)
 
 
 def main() -> None:
@@ -55,26 +86,51 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=None)
     parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
     parser.add_argument("--no-recall-rules", action="store_true", help="replace only what the pipeline found")
+    parser.add_argument("--beam-width", type=int, default=8, help="beam kept with new predictions (1: none)")
+    parser.add_argument("--beam-preset", action="store_true",
+                        help="the beam bound by the found entities (default: a free beam)")
+    parser.add_argument("--beam-threshold", type=float, default=None,
+                        help="also replace beam entities of at least this probability (clinical_flair_ner_recall)")
     args = parser.parse_args()
     documents, problems = read_brat_folder(args.brat_folder)
     if problems:
         print(f"{len(problems)} problems reading the gold files, e.g. {problems[0]}")
-    found = predictions(args.pipeline, documents, args.predictions)
+    found = predictions(args.pipeline, documents, args.predictions, args.beam_width)
     settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate,
                             recall_rules=not args.no_recall_rules)
     deidentifier = Deidentifier(settings, BENCHMARK_KEY)
     report = LeakReport()
+    non_gold: Dict[str, int] = {}
     for document in documents:
-        entities = [tuple(entity) for entity in found[document.doc_id]]
-        result = deidentifier.deidentify(document.text, entities, text_scope(document.text))
+        row = found[document.doc_id]
+        entities = [tuple(entity) for entity in row["entities"]]
+        result = deidentifier.deidentify(document.text, entities, text_scope(document.text),
+                                         likely(row, args.beam_threshold, args.beam_preset))
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)
+        count_non_gold(non_gold, result, gold)
     summary = {"pipeline": args.pipeline, "corpus": str(args.brat_folder), "notes": len(documents),
                "operator": args.operator, "propagate": settings.propagate, "recall_rules": settings.recall_rules,
-               **report.summary()}
+               "beam_threshold": args.beam_threshold, "beam_preset": args.beam_preset,
+               **report.summary(), "replaced_non_gold_chars": non_gold}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
     print_table(summary)
+
+
+def count_non_gold(counts: Dict[str, int], result, gold) -> None:
+    """Add the characters each source replaced that are no gold PHI (what replacing costs the note; white space
+    not counted), by source: the model, the beam, the recall rules, propagation."""
+    covered = {position for _, ranges in gold for start, end in ranges for position in range(start, end)}
+    for replacement in result.replacements:
+        source = next((name for prefix, name in SOURCES if replacement.note.startswith(prefix)), "model")
+        extra = sum(not char.isspace() and replacement.start + offset not in covered
+                    for offset, char in enumerate(replacement.text))
+        counts[source] = counts.get(source, 0) + extra
+
+
+#: How a replacement's report note begins -> where the entity came from.
+SOURCES = (("likely by", "beam"), ("found by a recall rule", "rules"), ("another mention", "propagation"))
 
 
 def print_table(summary: dict) -> None:
@@ -85,6 +141,8 @@ def print_table(summary: dict) -> None:
         print(f"| {label} | {c['gold_chars']} | {c['surviving_chars']} ({c['surviving_char_share']:.2%}) | "
               f"{c['strings']} | {c['strings_in_output']} ({c['string_share']:.2%}) | {c['found_strings']} | "
               f"{c['found_strings_in_output']} |")
+    costs = ", ".join(f"{source} {count}" for source, count in sorted(summary["replaced_non_gold_chars"].items()))
+    print(f"\ncharacters replaced that are no gold PHI (white space not counted): {costs}")
 
 
 if __name__ == "__main__":
