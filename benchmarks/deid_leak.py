@@ -1,7 +1,7 @@
 """How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
 
     python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
-        [--no-propagate] [--no-recall-rules] [--beam-threshold P]
+        [--no-propagate] [--no-recall-rules]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
 with its predicted entities (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
@@ -10,9 +10,7 @@ entities (all of them, nested and discontinuous included, before any flattening)
 :mod:`spacy_clinical_flair.deid.leak`: the share of gold PHI characters copied into the output unchanged, and the
 gold strings still found in the output as whole words, in total, per label, and for the strings the model found.
 The report offsets of every note are checked on the way (a wrong offset stops the run). ``--predictions`` keeps the
-predicted entities in a file, so other operators can be measured without predicting again; with them, the
-entities of the NER's beam (``--beam-width``, 8) that overlap none, with their probabilities, so that
-``--beam-threshold`` (what ``clinical_flair_ner_recall`` adds) can be tried at several values on one prediction.
+predicted entities in a file, so other operators can be measured without predicting again.
 """
 from __future__ import annotations
 
@@ -28,53 +26,24 @@ from spacy_clinical_flair.corpus.brat import read_brat_folder
 from spacy_clinical_flair.deid.deidentify import OPERATORS, Deidentifier, DeidSettings, text_scope
 from spacy_clinical_flair.deid.keys import DeidKey
 from spacy_clinical_flair.deid.leak import LeakReport, add_document
-from spacy_clinical_flair.deid.ner_recall import beam_entities, select_likely
 
 BENCHMARK_KEY = DeidKey(b"benchmarks/deid_leak.py: a public key for a public corpus", given=True)
 
 
-def predictions(pipeline: str, documents, cache: Path | None, beam_width: int) -> Dict[str, dict]:
-    """doc id -> {"entities": predicted (start, end, label), "beam": every entity of the NER's beam that overlaps
-    none of them, (start, end, label, probability)}, in characters; from ``cache`` when it exists, else by running
-    the pipeline (the beam only where it has a spaCy ``ner`` and ``beam_width`` > 1)."""
+def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, List[list]]:
+    """doc id -> predicted (start, end, label), from ``cache`` when it exists, else by running the pipeline."""
     if cache is not None and cache.exists():
-        return {row["id"]: row for row in srsly.read_jsonl(cache)}
+        return {row["id"]: row["entities"] for row in srsly.read_jsonl(cache)}
     import spacy
 
     nlp = spacy.load(pipeline)
-    ner = nlp.get_pipe("ner") if beam_width > 1 and "ner" in nlp.pipe_names else None
     started = time.perf_counter()
-    found: Dict[str, dict] = {}
-    for document, doc in zip(documents, nlp.pipe(d.text for d in documents)):
-        row = {"id": document.doc_id, "beam_width": beam_width if ner is not None else None,
-               "entities": [[e.start_char, e.end_char, e.label_] for e in doc.ents]}
-        ents = [(ent.start, ent.end) for ent in doc.ents]
-        for key, free in (("beam", True), ("beam_preset", False)):
-            scores = beam_entities(ner, [doc], beam_width, free)[0] if ner is not None else {}
-            row[key] = [[doc[start:end].start_char, doc[start:end].end_char, label, probability]
-                        for (start, end, label), probability in sorted(scores.items())
-                        if not _overlaps(start, end, ents)]
-        found[document.doc_id] = row
+    found = {document.doc_id: [[e.start_char, e.end_char, e.label_] for e in doc.ents]
+             for document, doc in zip(documents, nlp.pipe(d.text for d in documents))}
     print(f"predicted {len(documents)} notes in {time.perf_counter() - started:.0f} s")
     if cache is not None:
-        srsly.write_jsonl(cache, list(found.values()))
+        srsly.write_jsonl(cache, [{"id": doc_id, "entities": entities} for doc_id, entities in found.items()])
     return found
-
-
-def _overlaps(start: int, end: int, spans: List[tuple]) -> bool:
-    return any(s < end and start < e for s, e in spans)
-
-
-def likely(row: dict, threshold: float | None, preset: bool = False) -> List[tuple]:
-    """The beam entities of one note that the recall component would add at ``threshold`` (none without one)."""
-    if threshold is None:
-        return []
-    if row.get("beam_width") is None:
-        raise SystemExit("--beam-threshold: the predictions hold no beam (a cache written without one, or a "
-                         "pipeline without a spaCy ner): predict again into a new --predictions file")
-    taken = [(start, end) for start, end, _ in row["entities"]]
-    beam = row["beam_preset" if preset else "beam"]
-    return select_likely(taken, {(s, e, label): p for s, e, label, p in beam}, threshold)
 
 
 def main() -> None:
@@ -86,32 +55,24 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=None)
     parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
     parser.add_argument("--no-recall-rules", action="store_true", help="replace only what the pipeline found")
-    parser.add_argument("--beam-width", type=int, default=8, help="beam kept with new predictions (1: none)")
-    parser.add_argument("--beam-preset", action="store_true",
-                        help="the beam bound by the found entities (default: a free beam)")
-    parser.add_argument("--beam-threshold", type=float, default=None,
-                        help="also replace beam entities of at least this probability (clinical_flair_ner_recall)")
     args = parser.parse_args()
     documents, problems = read_brat_folder(args.brat_folder)
     if problems:
         print(f"{len(problems)} problems reading the gold files, e.g. {problems[0]}")
-    found = predictions(args.pipeline, documents, args.predictions, args.beam_width)
+    found = predictions(args.pipeline, documents, args.predictions)
     settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate,
                             recall_rules=not args.no_recall_rules)
     deidentifier = Deidentifier(settings, BENCHMARK_KEY)
     report = LeakReport()
     non_gold: Dict[str, int] = {}
     for document in documents:
-        row = found[document.doc_id]
-        entities = [tuple(entity) for entity in row["entities"]]
-        result = deidentifier.deidentify(document.text, entities, text_scope(document.text),
-                                         likely(row, args.beam_threshold, args.beam_preset))
+        entities = [tuple(entity) for entity in found[document.doc_id]]
+        result = deidentifier.deidentify(document.text, entities, text_scope(document.text))
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)
         count_non_gold(non_gold, result, gold)
     summary = {"pipeline": args.pipeline, "corpus": str(args.brat_folder), "notes": len(documents),
                "operator": args.operator, "propagate": settings.propagate, "recall_rules": settings.recall_rules,
-               "beam_threshold": args.beam_threshold, "beam_preset": args.beam_preset,
                **report.summary(), "replaced_non_gold_chars": non_gold}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -120,7 +81,7 @@ def main() -> None:
 
 def count_non_gold(counts: Dict[str, int], result, gold) -> None:
     """Add the characters each source replaced that are no gold PHI (what replacing costs the note; white space
-    not counted), by source: the model, the beam, the recall rules, propagation."""
+    not counted), by source: the model, the recall rules, propagation."""
     covered = {position for _, ranges in gold for start, end in ranges for position in range(start, end)}
     for replacement in result.replacements:
         source = next((name for prefix, name in SOURCES if replacement.note.startswith(prefix)), "model")
@@ -130,7 +91,7 @@ def count_non_gold(counts: Dict[str, int], result, gold) -> None:
 
 
 #: How a replacement's report note begins -> where the entity came from.
-SOURCES = (("likely by", "beam"), ("found by a recall rule", "rules"), ("another mention", "propagation"))
+SOURCES = (("found by a recall rule", "rules"), ("another mention", "propagation"))
 
 
 def print_table(summary: dict) -> None:

@@ -15,7 +15,6 @@ from spacy.util import registry
 from .corpus.brat import NORMALIZATION, NOTE
 from .corpus.docs import span_notes
 from .deid.component import DEID_DEFAULTS, DEID_EXTENSION, PATIENT_EXTENSION, make_deidentify
-from .deid.ner_recall import NER_RECALL_DEFAULTS, make_ner_recall
 from .evaluate.errors import make_ner_error_scorer
 from .ml.cpu_ops import make_blas_ops
 from .ml.flair_tok2vec import FlairEmbed, FlairVectors, make_precompute_vectors, make_share_lm_vectors
@@ -34,8 +33,8 @@ from .text.windows import configure_sentence_windows
 from .training.spacy_train import BUDGET_CALLBACK, make_training_budget
 
 __all__ = ["FlairEmbed", "FlairVectors", "configure_sentence_windows", "create_clinical_tokenizer", "make_blas_ops",
-           "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_deidentify",
-           "make_ner_recall", "make_precompute_vectors", "make_share_lm_vectors", "make_union_ents",
+           "make_clinical_flair_ner", "make_clinical_sentencizer", "make_copy_ents", "make_deidentify", "make_precompute_vectors",
+           "make_share_lm_vectors", "make_union_ents",
            "make_ner_error_scorer", "make_training_budget", "make_vote", "negex_termset"]
 
 NER_SCORE_WEIGHTS = {"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None}
@@ -85,10 +84,6 @@ Language.factory(
     "clinical_flair_deidentify", requires=["doc.ents"], assigns=[f"doc._.{DEID_EXTENSION}"],
     default_config=DEID_DEFAULTS,
 )(make_deidentify)
-Language.factory(
-    "clinical_flair_ner_recall", requires=["doc.ents"], assigns=["doc.spans"],
-    default_config=NER_RECALL_DEFAULTS,
-)(make_ner_recall)
 
 # ------------------------------------------------------------------------------------------ registry functions
 registry.tokenizers(TOKENIZER_NAME)(create_clinical_tokenizer)

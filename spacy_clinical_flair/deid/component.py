@@ -14,7 +14,6 @@ from spacy.tokens import Doc
 
 from .deidentify import Deidentifier, DeidResult, DeidSettings, scope_of
 from .keys import DEFAULT_KEY_ENV, load_key
-from .ner_recall import RECALL_SPANS_KEY
 
 DEID_EXTENSION = "deid"
 PATIENT_EXTENSION = "patient_id"
@@ -31,11 +30,9 @@ def document_scope(doc: Doc) -> str:
 
 
 def deidentify_doc(deidentifier: Deidentifier, doc: Doc) -> DeidResult:
-    """``doc``'s text with its entities replaced (the scope from :func:`document_scope`), and with the spans of
-    ``doc.spans["phi_recall"]`` (:mod:`.ner_recall`) where they overlap no entity."""
+    """``doc``'s text with its entities replaced (the scope from :func:`document_scope`)."""
     entities = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
-    likely = [(span.start_char, span.end_char, span.label_) for span in doc.spans.get(RECALL_SPANS_KEY, [])]
-    return deidentifier.deidentify(doc.text, entities, document_scope(doc), likely)
+    return deidentifier.deidentify(doc.text, entities, document_scope(doc))
 
 
 class DeidentifyComponent:

@@ -16,9 +16,8 @@ Consistency: every choice is derived from the key, the *scope* (the patient, or 
 value's normalised form (:func:`.kinds.normalise`), so one value gets one surrogate and one date shift per scope,
 in every run and process that has the same key (:mod:`.keys`).
 
-Before replacing, PHI the model tends to miss is added: entities its beam thought likely (:mod:`.ner_recall`,
-when the pipeline has that component), PHI found by context (:mod:`.recall_rules`, ``recall_rules``), and every
-other mention of a found text (``propagate``).
+Before replacing, PHI the model tends to miss is added by context (:mod:`.recall_rules`, ``recall_rules``), and
+every other mention of a found text (``propagate``).
 """
 from __future__ import annotations
 
@@ -179,26 +178,19 @@ class Deidentifier:
                 return shift
         return self.date_shift(scope)
 
-    def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str,
-                   likely: Sequence[Tuple[int, int, str]] = ()) -> DeidResult:
+    def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str) -> DeidResult:
         """``text`` with each ``(start, end, label)`` entity replaced by its operator. Entities must not overlap
-        (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none.
-        ``likely``: more entities to replace where they overlap none of ``entities`` (those the NER's beam
-        thought likely, :mod:`.ner_recall`)."""
+        (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none."""
         ordered = sorted(entities)
         for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
             if start < end:
                 raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
                                  "entities (doc.ents)")
-        taken = [(start, end) for start, end, _ in ordered]
-        beamed = [entity for entity in sorted(likely) if claim(entity[0], entity[1], taken)]
-        ordered = sorted(ordered + beamed)
         ruled = rule_entities(text, ordered) if self.settings.recall_rules else []
         ordered = sorted(ordered + ruled)
         added = propagate(text, ordered) if self.settings.propagate else []
         ordered = sorted(ordered + added)
-        notes = {**{entity: "likely by the NER's beam" for entity in beamed},
-                 **{entity: "found by a recall rule" for entity in ruled},
+        notes = {**{entity: "found by a recall rule" for entity in ruled},
                  **{entity: "another mention of a found entity" for entity in added}}
         # a surrogate may not write another PHI value of this document (a drawn "Juan" where "Juan" was found)
         avoid = frozenset(text[start:end].casefold() for start, end, _ in ordered if end - start >= 2)
