@@ -128,7 +128,7 @@ def train_spacy_ner_command(
     if not result.best_model.is_dir():  # the budget ran out before the first dev evaluation
         fail(f"no dev evaluation fitted in --max-minutes {max_minutes:g} ({result.seconds:.0f} s spent, reading the "
              f"data and computing the LM vectors included), so {result.best_model} was not written; raise "
-             "--max-minutes (in the project: --vars.ner_minutes)")
+             "--max-minutes (in the project: --vars.ner_minutes; in its quality workflow: --vars.quality_minutes)")
     score = "no dev score" if result.best_score is None else f"best dev score {result.best_score:.4f}"
     typer.echo(f"pipeline: {result.best_model} | {score} | {result.seconds:.0f} s"
                + (" | stopped by the time budget" if result.stopped_by_budget else ""))
