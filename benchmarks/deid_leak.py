@@ -4,7 +4,8 @@
         [--no-propagate] [--no-recall-rules]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
-with its predicted entities (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
+with its predicted entities and recall spans (a second model's entities where the first found nothing; the span
+group ``deid_recall``) (:class:`spacy_clinical_flair.deid.deidentify.Deidentifier`, every label the same
 operator, a fixed benchmark key so that reruns agree; scope: the note), and measures against the gold ``.ann``
 entities (all of them, nested and discontinuous included, before any flattening) with
 :mod:`spacy_clinical_flair.deid.leak`: the share of gold PHI characters copied into the output unchanged, and the
@@ -18,31 +19,44 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import srsly
 
 from spacy_clinical_flair.corpus.brat import read_brat_folder
-from spacy_clinical_flair.deid.deidentify import OPERATORS, Deidentifier, DeidSettings, text_scope
+from spacy_clinical_flair.deid.component import recall_entities
+from spacy_clinical_flair.deid.deidentify import (
+    NOTE_OTHER_MODEL,
+    NOTE_PROPAGATED,
+    NOTE_RECALL_RULE,
+    OPERATORS,
+    Deidentifier,
+    DeidSettings,
+    text_scope,
+)
 from spacy_clinical_flair.deid.keys import DeidKey
 from spacy_clinical_flair.deid.leak import LeakReport, add_document
 
 BENCHMARK_KEY = DeidKey(b"benchmarks/deid_leak.py: a public key for a public corpus", given=True)
 
 
-def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, List[list]]:
-    """doc id -> predicted (start, end, label), from ``cache`` when it exists, else by running the pipeline."""
+def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, dict]:
+    """doc id -> ``{"entities": [...], "recall": [...]}``, the predicted ``doc.ents`` and the recall spans (another
+    model's entities, :func:`~spacy_clinical_flair.deid.component.recall_entities`) as (start, end, label); from
+    ``cache`` when it exists, else by running the pipeline."""
     if cache is not None and cache.exists():
-        return {row["id"]: row["entities"] for row in srsly.read_jsonl(cache)}
+        return {row["id"]: {"entities": row["entities"], "recall": row.get("recall", [])}
+                for row in srsly.read_jsonl(cache)}
     import spacy
 
     nlp = spacy.load(pipeline)
     started = time.perf_counter()
-    found = {document.doc_id: [[e.start_char, e.end_char, e.label_] for e in doc.ents]
+    found = {document.doc_id: {"entities": [[e.start_char, e.end_char, e.label_] for e in doc.ents],
+                               "recall": [list(entity) for entity in recall_entities(doc)]}
              for document, doc in zip(documents, nlp.pipe(d.text for d in documents))}
     print(f"predicted {len(documents)} notes in {time.perf_counter() - started:.0f} s")
     if cache is not None:
-        srsly.write_jsonl(cache, [{"id": doc_id, "entities": entities} for doc_id, entities in found.items()])
+        srsly.write_jsonl(cache, [{"id": doc_id, **found_here} for doc_id, found_here in found.items()])
     return found
 
 
@@ -66,8 +80,9 @@ def main() -> None:
     report = LeakReport()
     non_gold: Dict[str, int] = {}
     for document in documents:
-        entities = [tuple(entity) for entity in found[document.doc_id]]
-        result = deidentifier.deidentify(document.text, entities, text_scope(document.text))
+        entities = [tuple(entity) for entity in found[document.doc_id]["entities"]]
+        more = [tuple(entity) for entity in found[document.doc_id]["recall"]]
+        result = deidentifier.deidentify(document.text, entities, text_scope(document.text), more)
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)
         count_non_gold(non_gold, result, gold)
@@ -81,17 +96,17 @@ def main() -> None:
 
 def count_non_gold(counts: Dict[str, int], result, gold) -> None:
     """Add the characters each source replaced that are no gold PHI (what replacing costs the note; white space
-    not counted), by source: the model, the recall rules, propagation."""
+    not counted), by source: the model, a second model (the recall spans), the recall rules, propagation."""
     covered = {position for _, ranges in gold for start, end in ranges for position in range(start, end)}
     for replacement in result.replacements:
-        source = next((name for prefix, name in SOURCES if replacement.note.startswith(prefix)), "model")
+        source = next((name for note, name in SOURCES.items() if replacement.note.startswith(note)), "model")
         extra = sum(not char.isspace() and replacement.start + offset not in covered
                     for offset, char in enumerate(replacement.text))
         counts[source] = counts.get(source, 0) + extra
 
 
-#: How a replacement's report note begins -> where the entity came from.
-SOURCES = (("found by a recall rule", "rules"), ("another mention", "propagation"))
+#: How a replacement's report note begins -> where the entity came from (the model's entities: no such note).
+SOURCES = {NOTE_OTHER_MODEL: "second model", NOTE_RECALL_RULE: "rules", NOTE_PROPAGATED: "propagation"}
 
 
 def print_table(summary: dict) -> None:

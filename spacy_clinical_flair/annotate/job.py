@@ -267,6 +267,7 @@ def annotated_document(doc_id: str, doc, with_doc: bool, patient: Optional[str] 
     from spacy.tokens import DocBin, Span
 
     from ..corpus.docs import DOC_ID_KEY
+    from ..deid.component import recall_entities
 
     scored = Span.has_extension(SCORE_EXTENSION)
     entities = [[ent.start_char, ent.end_char, ent.label_, getattr(ent._, SCORE_EXTENSION) if scored else None]
@@ -278,7 +279,8 @@ def annotated_document(doc_id: str, doc, with_doc: bool, patient: Optional[str] 
         if deid is not None:  # a DocBin stores JSON-like user data: the de-identification as its report
             doc._.set("deid", {"text": deid.text, **deid.report()})
         doc_bytes = DocBin(store_user_data=True, docs=[doc]).to_bytes()
-    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes, deid, patient)
+    recall = [list(entity) for entity in recall_entities(doc)]
+    return AnnotatedDocument(doc_id, doc.text, entities, doc_bytes, deid, patient, recall)
 
 
 def finish(output: Path, shards: int, reused: int, started: float) -> AnnotateSummary:

@@ -27,7 +27,9 @@ SHARD_NAMES = {"brat": "shard-{:05d}", "jsonl": "shard-{:05d}.jsonl", "parquet":
 class AnnotatedDocument:
     """A document's predictions: entities as ``(start_char, end_char, label, score)``; ``doc_bytes`` holds
     the whole Doc (a one-Doc DocBin) when the output format is ``spacy``; ``deid`` the pipeline's own
-    de-identification (``doc._.deid``) where it has a ``clinical_flair_deidentify`` component."""
+    de-identification (``doc._.deid``) where it has a ``clinical_flair_deidentify`` component; ``recall`` another
+    model's entities that a de-identification without that component adds
+    (:func:`~spacy_clinical_flair.deid.component.recall_entities`)."""
 
     id: str
     text: str
@@ -35,6 +37,7 @@ class AnnotatedDocument:
     doc_bytes: Optional[bytes] = None
     deid: Optional[Any] = None
     patient: Optional[str] = None
+    recall: List[List[Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -140,7 +143,9 @@ def default_deidentify(document: AnnotatedDocument):
     if cached not in _DEFAULT_DEIDENTIFIERS:
         _DEFAULT_DEIDENTIFIERS[cached] = Deidentifier(key=key)
     entities = [(start, end, label) for start, end, label, _ in document.entities]
-    return _DEFAULT_DEIDENTIFIERS[cached].deidentify(document.text, entities, scope_of(document.text, document.patient))
+    more = [(start, end, label) for start, end, label in document.recall]
+    return _DEFAULT_DEIDENTIFIERS[cached].deidentify(document.text, entities, scope_of(document.text, document.patient),
+                                                     more)
 
 
 #: Deidentifiers by key (``None``: the random key of this process), made on first use

@@ -16,8 +16,9 @@ Consistency: every choice is derived from the key, the *scope* (the patient, or 
 value's normalised form (:func:`.kinds.normalise`), so one value gets one surrogate and one date shift per scope,
 in every run and process that has the same key (:mod:`.keys`).
 
-Before replacing, PHI the model tends to miss is added by context (:mod:`.recall_rules`, ``recall_rules``), and
-every other mention of a found text (``propagate``).
+Before replacing, another model's entities where the first found nothing (``more``; in a pipeline the span group
+:data:`~.component.RECALL_SPANS_KEY`), PHI the models tend to miss found by context (:mod:`.recall_rules`,
+``recall_rules``), and every other mention of a found text (``propagate``) are added.
 """
 from __future__ import annotations
 
@@ -36,6 +37,12 @@ from .surrogates import surrogate
 OPERATORS = ("redact", "tag", "mask", "hash", "surrogate", "keep")
 #: Tries at drawing a surrogate whose normalised form differs from the original's.
 _DRAWS = 20
+#: The report note of an entity a recall rule found (:mod:`.recall_rules`).
+NOTE_RECALL_RULE = "found by a recall rule"
+#: The report note of another mention of a found entity's text (``propagate``).
+NOTE_PROPAGATED = "another mention of a found entity"
+#: The report note of an entity of another model (``more`` of :meth:`Deidentifier.deidentify`).
+NOTE_OTHER_MODEL = "found by another model"
 #: Candidate date shifts tried for a document scope until no shifted date writes another date of the note.
 _SHIFT_DRAWS = 20
 #: Then 4 candidates from each range 2, 3, ... times as far, so many times.
@@ -178,20 +185,26 @@ class Deidentifier:
                 return shift
         return self.date_shift(scope)
 
-    def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str) -> DeidResult:
+    def deidentify(self, text: str, entities: Sequence[Tuple[int, int, str]], scope: str,
+                   more: Sequence[Tuple[int, int, str]] = ()) -> DeidResult:
         """``text`` with each ``(start, end, label)`` entity replaced by its operator. Entities must not overlap
-        (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none."""
+        (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none. ``more``
+        (another model's entities, which may overlap) adds each of its entities that overlaps none of ``entities``
+        nor one added before it (earlier and longer first)."""
         ordered = sorted(entities)
         for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
             if start < end:
                 raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
                                  "entities (doc.ents)")
+        taken = [(start, end) for start, end, _ in ordered]
+        other = [entity for entity in sorted(more, key=lambda e: (e[0], -e[1])) if claim(entity[0], entity[1], taken)]
+        ordered = sorted(ordered + other)
         ruled = rule_entities(text, ordered) if self.settings.recall_rules else []
         ordered = sorted(ordered + ruled)
         added = propagate(text, ordered) if self.settings.propagate else []
         ordered = sorted(ordered + added)
-        notes = {**{entity: "found by a recall rule" for entity in ruled},
-                 **{entity: "another mention of a found entity" for entity in added}}
+        notes = {**{entity: NOTE_OTHER_MODEL for entity in other}, **{entity: NOTE_RECALL_RULE for entity in ruled},
+                 **{entity: NOTE_PROPAGATED for entity in added}}
         # a surrogate may not write another PHI value of this document (a drawn "Juan" where "Juan" was found)
         avoid = frozenset(text[start:end].casefold() for start, end, _ in ordered if end - start >= 2)
         shift = self.document_date_shift(text, ordered, scope)

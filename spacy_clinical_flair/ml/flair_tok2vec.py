@@ -35,6 +35,7 @@ from thinc.types import Floats2d
 from thinc.util import partial
 
 from ..models.lm_io import load_language_model
+from .cpu_ops import use_blas_ops
 from .flair_layer_io import layer_from_bytes, layer_to_bytes
 from .lm_vectors import Context, VectorCache, VectorSettings, doc_key, doc_vectors
 from .pipeline_models import pipeline_nodes
@@ -395,13 +396,17 @@ def flair_shims(nlp: "Language") -> List[FlairLMShim]:
     return shims
 
 
-def make_share_lm_vectors() -> Callable[["Language"], "Language"]:
+def make_share_lm_vectors(blas_ops: bool = False) -> Callable[["Language"], "Language"]:
     """spaCy callback (``after_pipeline_creation``): the pipeline's Flair layers share vectors where their LMs are
-    the same. Roles are settled at the first prediction, once the weights are loaded."""
+    the same. Roles are settled at the first prediction, once the weights are loaded. ``blas_ops``: also move the
+    pipeline's thinc models to numpy's BLAS, as ``clinical_flair.blas_ops.v1`` does for the trained pipelines (the
+    config has one ``after_pipeline_creation`` slot), so that an assembled pipeline computes what its members did."""
     def share(nlp: "Language") -> "Language":
         pipeline = weakref.ref(nlp)
         for shim in flair_shims(nlp):
             shim.share_group = lambda pipeline=pipeline: flair_shims(pipeline()) if pipeline() is not None else []
+        if blas_ops:
+            use_blas_ops(nlp)
         return nlp
 
     return share

@@ -176,3 +176,34 @@ def test_recall_rules_in_the_component_and_the_command(tmp_path, monkeypatch):
         result = deidentify(ruler, folder, tmp_path / flag, "--operator", "tag", flag)
         assert result.exit_code == 0, result.output
         assert (tmp_path / flag / "a.txt").read_text(encoding="utf-8") == expected
+
+
+def test_a_second_models_span_group_is_replaced_where_doc_ents_found_nothing(tmp_path, monkeypatch):
+    """A span ruler writing the group deid_recall stands in for es_meddocan_flair's second NER: the component, the
+    deidentify command and annotate --format deid (no component in the pipeline) all replace "Lugo" from it, and
+    not its "Juan", which lies inside a found name."""
+    monkeypatch.setenv("CLINICAL_FLAIR_DEID_KEY", KEY)
+    text = "Juan Pérez ingresa en Lugo."
+    expected = "[NOMBRE_SUJETO_ASISTENCIA] ingresa en [TERRITORIO]."
+    nlp = spacy.blank("es")
+    nlp.add_pipe("entity_ruler").add_patterns(PATTERNS)
+    nlp.add_pipe("span_ruler", config={"spans_key": "deid_recall"}).add_patterns(
+        [{"label": "TERRITORIO", "pattern": "Lugo"}, {"label": "NOMBRE_SUJETO_ASISTENCIA", "pattern": "Juan"}])
+    nlp.to_disk(tmp_path / "two")
+    nlp.add_pipe("clinical_flair_deidentify", config={"default_operator": "tag", "recall_rules": False})
+    deid = nlp(text)._.deid
+    assert deid.text == expected and deid.replacements[1].note == "found by another model"
+    folder = tmp_path / "n"
+    folder.mkdir()
+    (folder / "a.txt").write_text(text, encoding="utf-8")
+    result = deidentify(tmp_path / "two", folder, tmp_path / "out", "--operator", "tag", "--no-recall-rules")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == expected
+    result = runner.invoke(app, ["annotate", str(tmp_path / "two"), str(folder), str(tmp_path / "ann"), "--format",
+                                 "deid", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    shard = tmp_path / "ann" / "shard-00000"
+    report = json.loads((shard / "a.json").read_text(encoding="utf-8"))
+    assert [(r["text"], r["note"]) for r in report["replacements"]] == [("Juan Pérez", ""),
+                                                                        ("Lugo", "found by another model")]
+    assert "Lugo" not in (shard / "a.txt").read_text(encoding="utf-8")

@@ -151,6 +151,20 @@ def test_other_mentions_of_a_found_text_are_replaced_too():
     assert "Llamar a Juan Pérez." in unpropagated.text
 
 
+def test_another_models_entities_are_added_where_the_first_found_nothing():
+    text = "Juan Pérez vive en Lugo con Ana."
+    found = [(0, 10, NAME)]
+    # the second model: "Pérez" overlaps the found name; "en Lugo" (longer) wins over "Lugo"; "Ana" is new
+    more = [(19, 23, "TERRITORIO"), (16, 23, "CALLE"), (28, 31, NAME), (5, 10, NAME)]
+    assert [text[s:e] for s, e, _ in more] == ["Lugo", "en Lugo", "Ana", "Pérez"]
+    result = Deidentifier(DeidSettings(default_operator="tag", recall_rules=False)).deidentify(text, found, "d", more)
+    assert result.text == "[NOMBRE_SUJETO_ASISTENCIA] vive [CALLE] con [NOMBRE_SUJETO_ASISTENCIA]."
+    assert [(r.text, r.note) for r in result.replacements] == [("Juan Pérez", ""), ("en Lugo", "found by another model"),
+                                                               ("Ana", "found by another model")]
+    alone = Deidentifier(DeidSettings(default_operator="tag", recall_rules=False)).deidentify(text, found, "d")
+    assert alone.text == "[NOMBRE_SUJETO_ASISTENCIA] vive en Lugo con Ana."
+
+
 @pytest.mark.parametrize("age,band", [("sesenta y tres años", {"sesenta", "sesenta y uno", "sesenta y dos",
                                                                "sesenta y cuatro"}),
                                       ("Siete años", {"Cinco", "Seis", "Ocho", "Nueve"}),
