@@ -1,7 +1,7 @@
 """How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
 
     python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
-        [--no-propagate] [--no-recall-rules]
+        [--no-propagate] [--no-recall-rules] [--recall-entities OTHER_MODEL.ents.json.gz]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
 with its predicted entities and recall spans (a second model's entities where the first found nothing; the span
@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Dict
 
 import srsly
+from prediction_entities import text_digest
 
 from spacy_clinical_flair.corpus.brat import read_brat_folder
 from spacy_clinical_flair.deid.component import recall_entities
@@ -60,6 +61,17 @@ def predictions(pipeline: str, documents, cache: Path | None) -> Dict[str, dict]
     return found
 
 
+def use_kept_recall(found: Dict[str, dict], documents, path: Path) -> None:
+    """Set each document's recall spans to another model's kept entities for the same text (matched by digest);
+    a document missing from the file stops the run."""
+    kept = {row["sha256"]: row["entities"] for row in srsly.read_gzip_json(path)}
+    for document in documents:
+        digest = text_digest(document.text)
+        if digest not in kept:
+            raise SystemExit(f"{path} has no prediction for {document.doc_id}: not the same notes")
+        found[document.doc_id]["recall"] = kept[digest]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("pipeline")
@@ -69,11 +81,16 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=None)
     parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
     parser.add_argument("--no-recall-rules", action="store_true", help="replace only what the pipeline found")
+    parser.add_argument("--recall-entities", type=Path, default=None,
+                        help="another model's kept predictions on the same notes (prediction_entities.py's "
+                             ".ents.json.gz) as the recall spans, instead of the pipeline's own")
     args = parser.parse_args()
     documents, problems = read_brat_folder(args.brat_folder)
     if problems:
         print(f"{len(problems)} problems reading the gold files, e.g. {problems[0]}")
     found = predictions(args.pipeline, documents, args.predictions)
+    if args.recall_entities is not None:
+        use_kept_recall(found, documents, args.recall_entities)
     settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate,
                             recall_rules=not args.no_recall_rules)
     deidentifier = Deidentifier(settings, BENCHMARK_KEY)
