@@ -1,7 +1,7 @@
 """How much gold PHI survives de-identification with a pipeline: MEDDOCAN test with the shipped model.
 
     python benchmarks/deid_leak.py PIPELINE BRAT_FOLDER OUT.json [--operator surrogate] [--predictions CACHE.jsonl]
-        [--no-propagate] [--no-recall-rules] [--recall-entities OTHER_MODEL.ents.json.gz]
+        [--no-propagate] [--no-recall-rules] [--no-recall-spans] [--recall-entities OTHER_MODEL.ents.json.gz]
 
 Runs PIPELINE (e.g. ``es_meddocan_flair``) on every note of BRAT_FOLDER (``.txt`` + ``.ann``), de-identifies each
 with its predicted entities and recall spans (a second model's entities where the first found nothing; the span
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--predictions", type=Path, default=None)
     parser.add_argument("--no-propagate", action="store_true", help="do not replace other mentions of found texts")
     parser.add_argument("--no-recall-rules", action="store_true", help="replace only what the pipeline found")
+    parser.add_argument("--no-recall-spans", action="store_true", help="leave out the second model's entities")
     parser.add_argument("--recall-entities", type=Path, default=None,
                         help="another model's kept predictions on the same notes (prediction_entities.py's "
                              ".ents.json.gz) as the recall spans, instead of the pipeline's own")
@@ -92,19 +93,20 @@ def main() -> None:
     if args.recall_entities is not None:
         use_kept_recall(found, documents, args.recall_entities)
     settings = DeidSettings(default_operator=args.operator, propagate=not args.no_propagate,
-                            recall_rules=not args.no_recall_rules)
+                            recall_rules=not args.no_recall_rules, recall_spans=not args.no_recall_spans)
     deidentifier = Deidentifier(settings, BENCHMARK_KEY)
     report = LeakReport()
     non_gold: Dict[str, int] = {}
     for document in documents:
         entities = [tuple(entity) for entity in found[document.doc_id]["entities"]]
-        more = [tuple(entity) for entity in found[document.doc_id]["recall"]]
+        more = [tuple(entity) for entity in found[document.doc_id]["recall"]] if settings.recall_spans else []
         result = deidentifier.deidentify(document.text, entities, text_scope(document.text), more)
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)
         count_non_gold(non_gold, result, gold)
     summary = {"pipeline": args.pipeline, "corpus": str(args.brat_folder), "notes": len(documents),
                "operator": args.operator, "propagate": settings.propagate, "recall_rules": settings.recall_rules,
+               "recall_spans": settings.recall_spans,
                **report.summary(), "replaced_non_gold_chars": non_gold}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")

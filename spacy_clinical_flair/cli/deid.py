@@ -33,6 +33,9 @@ def deidentify_command(
                                       "docs/deid.md)."),
     propagate: bool = typer.Option(True, "--propagate/--no-propagate", help="Also replace every other mention of "
                                    "a found text."),
+    recall_spans: bool = typer.Option(True, "--recall-spans/--no-recall-spans", help="Also replace a second "
+                                      "model's entities (the span group deid_recall: es_meddocan_flair's second "
+                                      "NER) where the first found nothing."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU id, or -1 for the CPU."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
@@ -46,7 +49,7 @@ def deidentify_command(
     try:
         operators = dict(_label_operator(item) for item in label_operator or [])
         settings = DeidSettings(default_operator=operator, operators=operators, propagate=propagate,
-                                recall_rules=recall_rules)
+                                recall_rules=recall_rules, recall_spans=recall_spans)
         deidentifier = Deidentifier(settings, load_key(key_env, key_file))
         if patient_pattern:
             re.compile(patient_pattern)

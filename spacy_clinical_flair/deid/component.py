@@ -24,7 +24,8 @@ RECALL_SPANS_KEY = "deid_recall"
 
 DEID_DEFAULTS: Dict[str, object] = {"default_operator": "surrogate", "operators": {}, "kinds": {},
                                     "key_env": DEFAULT_KEY_ENV, "key_file": None, "date_shift_days": [380, 700],
-                                    "propagate": True, "recall_rules": True}
+                                    "propagate": True, "recall_rules": True,
+                                    "recall_spans": True}
 
 
 def document_scope(doc: Doc) -> str:
@@ -40,10 +41,11 @@ def recall_entities(doc: Doc) -> List[Tuple[int, int, str]]:
 
 
 def deidentify_doc(deidentifier: Deidentifier, doc: Doc) -> DeidResult:
-    """``doc``'s text with its entities, and the recall spans where no entity lies (:func:`recall_entities`),
-    replaced (the scope from :func:`document_scope`)."""
+    """``doc``'s text with its entities, and the recall spans where no entity lies (:func:`recall_entities`;
+    unless the settings' ``recall_spans`` is off), replaced (the scope from :func:`document_scope`)."""
     entities = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
-    return deidentifier.deidentify(doc.text, entities, document_scope(doc), recall_entities(doc))
+    more = recall_entities(doc) if deidentifier.settings.recall_spans else []
+    return deidentifier.deidentify(doc.text, entities, document_scope(doc), more)
 
 
 class DeidentifyComponent:
@@ -61,10 +63,10 @@ class DeidentifyComponent:
 def make_deidentify(nlp: Language, name: str, default_operator: str, operators: Dict[str, str],
                     kinds: Dict[str, str], key_env: Optional[str], key_file: Optional[str],
                     date_shift_days: List[int], propagate: bool = True,
-                    recall_rules: bool = True) -> DeidentifyComponent:
+                    recall_rules: bool = True, recall_spans: bool = True) -> DeidentifyComponent:
     """The ``clinical_flair_deidentify`` factory (registered in :mod:`spacy_clinical_flair.registrations`)."""
     if len(date_shift_days) != 2:
         raise ValueError(f"date_shift_days must be two numbers [low, high], not {date_shift_days}")
     settings = DeidSettings(default_operator, dict(operators), dict(kinds), (date_shift_days[0], date_shift_days[1]),
-                            propagate, recall_rules)
+                            propagate, recall_rules, recall_spans)
     return DeidentifyComponent(name, settings, key_env, key_file)

@@ -69,7 +69,9 @@ class DeidSettings:
     every date, month and year: a year-only date always changes year, a month-only one always changes month.
     ``propagate``: every other whole-word occurrence of a found entity's text is replaced too (:func:`propagate`).
     ``recall_rules``: spans that :mod:`.recall_rules` finds by context (ages, relatives, makers, ...) where no
-    entity lies are replaced too.
+    entity lies are replaced too. ``recall_spans``: a Doc's span group of another model's entities
+    (:data:`~.component.RECALL_SPANS_KEY`) is replaced too where no entity lies (used where a Doc is
+    de-identified, :func:`~.component.deidentify_doc`).
     """
 
     default_operator: str = "surrogate"
@@ -78,6 +80,7 @@ class DeidSettings:
     date_shift_days: Tuple[int, int] = (380, 700)
     propagate: bool = True
     recall_rules: bool = True
+    recall_spans: bool = True
 
     def __post_init__(self) -> None:
         for label, operator in [("(default)", self.default_operator), *self.operators.items()]:

@@ -199,6 +199,12 @@ def test_a_second_models_span_group_is_replaced_where_doc_ents_found_nothing(tmp
     result = deidentify(tmp_path / "two", folder, tmp_path / "out", "--operator", "tag", "--no-recall-rules")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "a.txt").read_text(encoding="utf-8") == expected
+    result = deidentify(tmp_path / "two", folder, tmp_path / "off", "--operator", "tag", "--no-recall-rules",
+                        "--no-recall-spans")
+    assert (tmp_path / "off" / "a.txt").read_text(encoding="utf-8") == "[NOMBRE_SUJETO_ASISTENCIA] ingresa en Lugo."
+    nlp.replace_pipe("clinical_flair_deidentify", "clinical_flair_deidentify",
+                     config={"default_operator": "tag", "recall_rules": False, "recall_spans": False})
+    assert nlp(text)._.deid.text == "[NOMBRE_SUJETO_ASISTENCIA] ingresa en Lugo."
     result = runner.invoke(app, ["annotate", str(tmp_path / "two"), str(folder), str(tmp_path / "ann"), "--format",
                                  "deid", "--no-progress"])
     assert result.exit_code == 0, result.output
