@@ -99,7 +99,7 @@ def main() -> None:
     non_gold: Dict[str, int] = {}
     for document in documents:
         entities = [tuple(entity) for entity in found[document.doc_id]["entities"]]
-        more = [tuple(entity) for entity in found[document.doc_id]["recall"]] if settings.recall_spans else []
+        more = [tuple(entity) for entity in found[document.doc_id]["recall"]]
         result = deidentifier.deidentify(document.text, entities, text_scope(document.text), more)
         gold = [(entity.label, entity.fragments) for entity in document.entities]
         add_document(report, document.doc_id, document.text, gold, result)

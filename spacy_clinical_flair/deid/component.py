@@ -44,8 +44,7 @@ def deidentify_doc(deidentifier: Deidentifier, doc: Doc) -> DeidResult:
     """``doc``'s text with its entities, and the recall spans where no entity lies (:func:`recall_entities`;
     unless the settings' ``recall_spans`` is off), replaced (the scope from :func:`document_scope`)."""
     entities = [(ent.start_char, ent.end_char, ent.label_) for ent in doc.ents]
-    more = recall_entities(doc) if deidentifier.settings.recall_spans else []
-    return deidentifier.deidentify(doc.text, entities, document_scope(doc), more)
+    return deidentifier.deidentify(doc.text, entities, document_scope(doc), recall_entities(doc))
 
 
 class DeidentifyComponent:

@@ -70,8 +70,8 @@ class DeidSettings:
     ``propagate``: every other whole-word occurrence of a found entity's text is replaced too (:func:`propagate`).
     ``recall_rules``: spans that :mod:`.recall_rules` finds by context (ages, relatives, makers, ...) where no
     entity lies are replaced too. ``recall_spans``: a Doc's span group of another model's entities
-    (:data:`~.component.RECALL_SPANS_KEY`) is replaced too where no entity lies (used where a Doc is
-    de-identified, :func:`~.component.deidentify_doc`).
+    (:data:`~.component.RECALL_SPANS_KEY`; ``more`` of :meth:`Deidentifier.deidentify`) is replaced too where no
+    entity lies.
     """
 
     default_operator: str = "surrogate"
@@ -193,14 +193,15 @@ class Deidentifier:
         """``text`` with each ``(start, end, label)`` entity replaced by its operator. Entities must not overlap
         (``doc.ents`` never do); ``scope`` is the patient id, or the document's id when there is none. ``more``
         (another model's entities, which may overlap) adds each of its entities that overlaps none of ``entities``
-        nor one added before it (earlier and longer first)."""
+        nor one added before it (earlier and longer first), unless the settings' ``recall_spans`` is off."""
         ordered = sorted(entities)
         for (_, end, _), (start, _, _) in zip(ordered, ordered[1:]):
             if start < end:
                 raise ValueError(f"overlapping entities at characters {start}-{end}: de-identify non-overlapping "
                                  "entities (doc.ents)")
         taken = [(start, end) for start, end, _ in ordered]
-        other = [entity for entity in sorted(more, key=lambda e: (e[0], -e[1])) if claim(entity[0], entity[1], taken)]
+        more = sorted(more, key=lambda e: (e[0], -e[1])) if self.settings.recall_spans else []
+        other = [entity for entity in more if claim(entity[0], entity[1], taken)]
         ordered = sorted(ordered + other)
         ruled = rule_entities(text, ordered) if self.settings.recall_rules else []
         ordered = sorted(ordered + ruled)
