@@ -3,8 +3,11 @@
     python benchmarks/ladder_plot.py RESULTS OUT.png [--system default@gpu512] [--system tagger@gpu512 ...]
 
 RESULTS holds ``CORPUS/SYSTEM-MINUTESm-seedN/dev.json`` (``spacy evaluate`` of each run on the dev split, as
-``lm_ladder.sh`` writes them and ``benchmarks/results/lm-ladder`` keeps them). Draws one panel per corpus, each
-seed a dot and the mean over seeds a line per system, and prints the Markdown table (mean, seeds, each seed's F1).
+``lm_ladder.sh`` writes them and ``benchmarks/results/lm-ladder`` keeps them). Draws one panel per corpus: per
+system a line through one seed's runs (``--line-seed``, default 1: the seed run at every budget, and training is
+deterministic for a seed, so the line shows what more time did to the same run), each other seed a faint dot, and
+the mean over seeds a hollow diamond where a budget has more than one; prints the Markdown table (mean, seeds, each
+seed's F1).
 """
 from __future__ import annotations
 
@@ -43,7 +46,13 @@ def table(ladder: Ladder) -> List[str]:
     return lines
 
 
-def plot(ladder: Ladder, out: Path) -> None:
+def seed_line(rungs: Dict[int, List[Tuple[int, float]]], seed: int) -> Tuple[List[int], List[float]]:
+    """(minutes, F1) of ``seed``'s runs, in order of minutes: the budgets that seed was not run at are left out."""
+    points = [(minutes, score) for minutes, runs in sorted(rungs.items()) for run_seed, score in runs if run_seed == seed]
+    return [minutes for minutes, _ in points], [score for _, score in points]
+
+
+def plot(ladder: Ladder, out: Path, line_seed: int = 1) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,11 +66,13 @@ def plot(ladder: Ladder, out: Path) -> None:
         for (name, system), rungs in sorted(ladder.items()):
             if name != corpus:
                 continue
-            minutes = sorted(rungs)
-            means = [sum(s for _, s in rungs[m]) / len(rungs[m]) for m in minutes]
-            line, = axis.plot(minutes, means, marker="o", label=system)
-            for m in minutes:
-                axis.scatter([m] * len(rungs[m]), [s for _, s in rungs[m]], color=line.get_color(), alpha=0.4, s=14)
+            line, = axis.plot(*seed_line(rungs, line_seed), marker="o", label=f"{system}, seed {line_seed}")
+            for m, runs in sorted(rungs.items()):
+                axis.scatter([m] * len(runs), [s for _, s in runs], color=line.get_color(), alpha=0.4, s=14)
+                if len(runs) > 1:
+                    axis.scatter([m], [sum(s for _, s in runs) / len(runs)], marker="D", s=40,
+                                 facecolors="none", edgecolors=line.get_color())
+        axis.scatter([], [], marker="D", facecolors="none", edgecolors="grey", label="mean of the seeds")
         low, high = axis.get_ylim()
         if high - low < MIN_SPAN:  # at least 2 points of F1 tall, so that a difference of 0.0005 looks like one
             middle = (low + high) / 2
@@ -81,6 +92,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("results", type=Path)
     parser.add_argument("out", type=Path)
+    parser.add_argument("--line-seed", type=int, default=1, help="the seed whose runs each line joins (default: 1)")
     parser.add_argument("--system", action="append", default=None,
                         help="ROUTE@LM label of the runs to draw (repeat; default: default@gpu512)")
     args = parser.parse_args()
@@ -88,7 +100,7 @@ def main() -> None:
     if not ladder:
         raise SystemExit(f"no runs of {args.system or ['default@gpu512']} under {args.results}")
     print("\n".join(table(ladder)))
-    plot(ladder, args.out)
+    plot(ladder, args.out, args.line_seed)
     print(f"-> {args.out}")
 
 
