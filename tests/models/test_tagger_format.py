@@ -198,6 +198,21 @@ def test_load_tagger_file_names_what_to_pass(tmp_path):
         load_tagger_file(tmp_path)
 
 
+def test_loading_a_pipeline_in_a_fresh_process_logs_no_vocabulary(tmp_path):
+    """Privacy: Flair configures its logger when it is first imported; where that import happens during a load,
+    its INFO lines (the whole one-hot vocabulary of the training notes) must still not reach stdout or stderr."""
+    tagger = tagger_with(("lms", "onehot"))
+    words = [w for w in tagger.embeddings.embeddings[-1].vocab_dictionary.get_items() if len(w) >= 6]
+    assert len(words) >= 10  # the check below has words to look for
+    folder = tmp_path / "pipeline"
+    pipeline_with([str(save_tagger(tagger, tmp_path / "m.safetensors"))], tmp_path).to_disk(folder)
+    script = f"import spacy; nlp = spacy.load({str(folder)!r}); nlp.pipe(['Paciente con fiebre.']); nlp('Paciente con fiebre.')"
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    printed = run.stdout + run.stderr
+    assert "vocabulary size" not in printed and "SequenceTagger predicts" not in printed
+    assert not [word for word in words if word in printed]
+
+
 def test_one_hot_vocabulary_drops_one_off_words_and_is_never_logged(caplog, capsys):
     """Privacy: a name seen once in the training notes is not stored in the one-hot vocabulary by default,
     and building the vocabulary logs none of its words."""
