@@ -58,7 +58,7 @@ class TokenizerChoice(str, Enum):
 
 
 class OutputFormat(str, Enum):
-    """The output formats of ``annotate`` (the keys of ``annotate.shards.SHARD_NAMES``).."""
+    """The output formats of ``annotate`` (the keys of ``annotate.shards.SHARD_NAMES``)."""
 
     brat = "brat"
     jsonl = "jsonl"
