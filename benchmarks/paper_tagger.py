@@ -10,9 +10,10 @@ project's tagger recipe (configs/ner_cpu.cfg) is then trained on top on the firs
 training set for MINUTES, so agreement between precisions is measured on real decisions; its accuracy is
 not the paper's.
 
-    python benchmarks/paper_tagger.py TRAIN.spacy DEV.spacy OUT [--docs 60] [--minutes 6]
+    python benchmarks/paper_tagger.py TRAIN.spacy DEV.spacy OUT [--docs 60] [--minutes 6] [--lms-only]
 
-Writes OUT/lms/{forward,backward}.safetensors, OUT/data/{train,dev}.spacy and OUT/tagger/model.safetensors.
+Writes OUT/lms/{forward,backward}.safetensors, OUT/data/{train,dev}.spacy and OUT/tagger/model.safetensors
+(``--lms-only``: the LMs alone, e.g. for timing their vectors with vector_precision.py).
 """
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=60, help="training documents (the first ones)")
     parser.add_argument("--minutes", type=float, default=6.0, help="training budget of train-tagger")
     parser.add_argument("--hidden", type=int, default=2048, help="LM hidden size (the paper: 2048)")
+    parser.add_argument("--lms-only", action="store_true", help="write the LMs and stop (no tagger)")
     args = parser.parse_args()
 
     torch.manual_seed(0)
@@ -73,6 +75,9 @@ def main() -> None:
         lm = build_language_model(base.dictionary, forward, hidden_size=args.hidden, embedding_size=100)
         embed_base(lm, base)
         lm_files.append(save_language_model(lm, args.out / "lms" / f"{'forward' if forward else 'backward'}.safetensors"))
+    if args.lms_only:
+        print(f"LMs: {args.out / 'lms'}")
+        return
     subset(args.train, args.out / "data" / "train.spacy", args.docs)
     subset(args.dev, args.out / "data" / "dev.spacy", max(1, args.docs // 4))
     subprocess.run([sys.executable, "-m", "spacy_clinical_flair", "train-tagger", str(REPO / "configs" / "ner_cpu.cfg"),
