@@ -47,14 +47,29 @@ def main() -> None:
     fp32 = [models["fp32"].shims[0].cache.get(key) for key in models["fp32"].shims[0].cache.entries]
     bf16 = [models["bf16"].shims[0].cache.get(key) for key in models["fp32"].shims[0].cache.entries]
     largest = max(float(numpy.abs(a - b).max()) for a, b in zip(fp32, bf16) if a.size)
-    cosines = numpy.concatenate([(a * b).sum(1) / (numpy.linalg.norm(a, axis=1) * numpy.linalg.norm(b, axis=1) + 1e-12)
-                                 for a, b in zip(fp32, bf16) if a.size])
+    cosines, zero_rows = token_cosines(fp32, bf16)
     print(f"| vectors | seconds (each run) | best | share of {args.budget_seconds:.0f} s |\n|---|---|---|---|")
     for precision, runs in seconds.items():
         print(f"| {precision} | {', '.join(f'{s:.1f}' for s in runs)} | {min(runs):.1f} | "
               f"{100 * min(runs) / args.budget_seconds:.1f}% |")
     print(f"bf16 / fp32 time: {min(seconds['bf16']) / min(seconds['fp32']):.2f}; largest |bf16 - fp32|: "
-          f"{largest:.4f}; mean cosine per token: {cosines.mean():.5f} (min {cosines.min():.5f})")
+          f"{largest:.4f}; mean cosine per token: {cosines.mean():.5f} (min {cosines.min():.5f}; "
+          f"{zero_rows:,} all-zero rows in both left out)")
+
+
+def token_cosines(fp32: list, bf16: list) -> tuple:
+    """Cosine similarity of each row (token) of the fp32 and bf16 vectors, and how many rows were all zeros in both.
+
+    Rows that are zero in both precisions carry no vector to compare (cosine undefined), so they are left out rather
+    than counted as 0; a row zero in one precision only is kept and scores 0.
+    """
+    a = numpy.concatenate([x for x in fp32 if x.size]).astype(numpy.float64)
+    b = numpy.concatenate([y for x, y in zip(fp32, bf16) if x.size]).astype(numpy.float64)
+    norm_a, norm_b = numpy.linalg.norm(a, axis=1), numpy.linalg.norm(b, axis=1)
+    both_zero = (norm_a == 0) & (norm_b == 0)
+    keep = ~both_zero
+    cosines = (a[keep] * b[keep]).sum(1) / numpy.maximum(norm_a[keep] * norm_b[keep], 1e-30)
+    return cosines, int(both_zero.sum())
 
 
 if __name__ == "__main__":
