@@ -19,6 +19,7 @@ from typing import Callable, Dict, List
 
 import numpy
 import spacy
+from vector_precision import token_cosines
 
 from spacy_clinical_flair.ml.lm_vectors import VectorSettings, doc_vectors
 from spacy_clinical_flair.ml.onnx_lm import lm_graph, onnx_lm, quantize_int8
@@ -43,11 +44,10 @@ def language_models(hidden: int) -> List:
 
 
 def vector_quality(got: List[numpy.ndarray], reference: List[numpy.ndarray]) -> Dict[str, float]:
-    a, b = numpy.concatenate(got), numpy.concatenate(reference)
-    keep = numpy.linalg.norm(b, axis=1) > 0  # whitespace tokens are zero in both
-    a, b = a[keep], b[keep]
-    cosine = (a * b).sum(1) / (numpy.linalg.norm(a, axis=1) * numpy.linalg.norm(b, axis=1))
-    return {"max_abs_difference": float(numpy.abs(a - b).max()), "min_cosine": float(cosine.min()),
+    """Largest absolute difference from the reference, and the per-token cosine (``token_cosines``)."""
+    cosine, _ = token_cosines(reference, got)  # whitespace tokens, zero in both, are left out
+    difference = numpy.abs(numpy.concatenate(got) - numpy.concatenate(reference))
+    return {"max_abs_difference": float(difference.max()), "min_cosine": float(cosine.min()),
             "mean_cosine": float(cosine.mean())}
 
 

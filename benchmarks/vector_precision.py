@@ -58,7 +58,8 @@ def main() -> None:
 
 
 def token_cosines(fp32: list, bf16: list) -> tuple:
-    """Cosine similarity of each row (token) of the fp32 and bf16 vectors, and how many rows were all zeros in both.
+    """Cosine similarity of each row (token) of two runs of the same vectors (fp32 and bf16 here; onnx_bench.py: an
+    engine and PyTorch fp32), and how many rows were all zeros in both.
 
     Rows that are zero in both precisions carry no vector to compare (cosine undefined), so they are left out rather
     than counted as 0; a row zero in one precision only is kept and scores 0.
